@@ -1,0 +1,363 @@
+/*
+ * ast.h - the syntax tree of a Flow project, and its builders.
+ *
+ * The parser (grammar.y) calls only the ast_* builders below; the checker
+ * (check.c) fills the annotation fields marked "checker:"; the compiler
+ * (compile.c) reads both.  Every node lives in the Program's arena and
+ * carries the span of source it came from.
+ */
+#ifndef FLOW_AST_H
+#define FLOW_AST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../stdlib/arena.h"
+#include "../stdlib/catalog.h"
+#include "../stdlib/types.h"
+#include "source.h"
+
+typedef struct Expr Expr;
+typedef struct Stmt Stmt;
+typedef struct Decl Decl;
+
+/* A growable array of node pointers, allocated in the arena. */
+typedef struct AstVec {
+    void **items;
+    int n, cap;
+} AstVec;
+
+/* A name as written, with where it was written. */
+typedef struct Ident {
+    const char *text;    /* NUL-terminated, in the arena */
+    Span span;
+} Ident;
+
+/* ----------------------------------------------------------- expressions */
+
+typedef enum {
+    E_BOOL,       /* u.b */
+    E_INT,        /* u.i */
+    E_FLOAT,      /* u.f */
+    E_BYTES,      /* u.i: bytes */
+    E_PERCENT,    /* u.f: 80% is 80.0 */
+    E_DURATION,   /* u.i: seconds */
+    E_TIME,       /* u.i: seconds since the epoch, UTC */
+    E_STRING,     /* u.str: literal parts and ${} expressions */
+    E_LIST,       /* u.list */
+    E_RECORD,     /* u.rec */
+    E_NAME,       /* u.name */
+    E_FIELD,      /* u.field: obj.name */
+    E_INDEX,      /* u.index: obj[index] */
+    E_CALL,       /* u.call: name(args) */
+    E_UNARY,      /* u.unary */
+    E_BINARY      /* u.binary */
+} ExprKind;
+
+typedef enum {
+    OP_OR, OP_AND, OP_NOT,
+    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN,
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_OF,
+    OP_NEG
+} OpKind;
+
+const char *ast_op_text(OpKind op);   /* "and", ">=", "of", "-" ... */
+
+typedef struct StrPart {
+    bool is_expr;
+    const char *text;    /* !is_expr: decoded text (escapes applied), in the arena */
+    uint32_t len;        /* !is_expr: bytes of text (may contain any byte but NUL) */
+    Expr *expr;          /* is_expr: the ${...} expression */
+} StrPart;
+
+typedef struct RecField {
+    Ident name;
+    Expr *value;
+} RecField;
+
+/* checker: what a name refers to */
+typedef enum {
+    NAME_UNRESOLVED,
+    NAME_LOCAL,      /* let, for variable or sub parameter: slot */
+    NAME_INPUT,      /* decl is the input */
+    NAME_CONST,      /* decl is the const */
+    NAME_EVENT,      /* `event` */
+    NAME_SIM,        /* `sim` */
+    NAME_NOW,        /* `now` */
+    NAME_FLOW,       /* `flow` (name, version) */
+    NAME_RUN         /* `run` (id) */
+} NameKind;
+
+/* checker: what a call calls */
+typedef enum { CALL_UNRESOLVED, CALL_BUILTIN, CALL_SUB } CallKind;
+
+struct Expr {
+    ExprKind kind;
+    Span span;
+    const Type *type;            /* checker: the expression's static type */
+    bool is_const;               /* checker: its value is known at compile time */
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct { StrPart *parts; int nparts; bool triple; } str;
+        struct { Expr **items; int n; } list;
+        struct { RecField *fields; int n; } rec;
+        struct {
+            Ident id;
+            NameKind kind;       /* checker */
+            int slot;            /* checker: NAME_LOCAL */
+            Decl *decl;          /* checker: NAME_INPUT, NAME_CONST */
+        } name;
+        struct {
+            Expr *obj;
+            Ident name;
+            int index;           /* checker: catalog field (event, sim) or record field index */
+        } field;
+        struct { Expr *obj, *index; } index;
+        struct {
+            Ident name;
+            Expr **args;
+            int nargs;
+            CallKind kind;       /* checker */
+            int builtin;         /* checker: CALL_BUILTIN, index into the stdlib table */
+            Decl *sub;           /* checker: CALL_SUB */
+        } call;
+        struct { OpKind op; Expr *operand; } unary;
+        struct { OpKind op; Expr *left, *right; } binary;
+    } u;
+};
+
+/* ------------------------------------------------------------ statements */
+
+typedef struct Block {
+    Stmt **items;
+    int n;
+    Span span;           /* from `{` to `}` */
+} Block;
+
+typedef enum {
+    S_LET,      /* let name = value */
+    S_ASSIGN,   /* name = value */
+    S_IF,       /* if cond { then } [else { else_block } | else if ...] */
+    S_FOR,      /* for var in list { body } */
+    S_RETURN,   /* return [value] */
+    S_STOP,     /* stop */
+    S_LOG,      /* log "..." */
+    S_CALL,     /* name(args) as a statement */
+    S_WAIT,     /* wait duration */
+    S_EMAIL,    /* email recipients { items } */
+    S_WEBHOOK,  /* webhook url [params] */
+    S_SIMOP     /* suspend|resume|renew sim, topup sim AMOUNT, tag|untag sim "T" */
+} StmtKind;
+
+/* One `subject ...`, `text ...` line of an email block. */
+typedef struct EmailItem {
+    EmailField field;
+    Span keyword;        /* the span of the word `subject`, `text`, ... */
+    Expr *value;
+} EmailItem;
+
+struct Stmt {
+    StmtKind kind;
+    Span span;
+    union {
+        struct { Ident name; Expr *value; int slot; /* checker */ } let;
+        struct { Ident name; Expr *value; int slot; /* checker */ } assign;
+        struct {
+            Expr *cond;
+            Block then;
+            bool has_else;
+            Block otherwise;     /* `else if` is an else block holding one S_IF */
+        } if_;
+        struct { Ident var; Expr *list; Block body; int slot; /* checker */ } for_;
+        struct { Expr *value; /* NULL: bare return */ } ret;
+        struct { Expr *message; } log;
+        struct { Expr *call; /* an E_CALL */ } call;
+        struct { Expr *duration; } wait;
+        struct { Expr *recipients; EmailItem *items; int nitems; } email;
+        struct { Expr *url; Expr *params; /* NULL when absent */ } webhook;
+        struct {
+            ActionKind action;   /* SUSPEND RESUME TOPUP RENEW TAG UNTAG */
+            Span target;         /* the word `sim` */
+            Expr *arg;           /* TOPUP: amount; TAG/UNTAG: tag; else NULL */
+        } simop;
+    } u;
+};
+
+/* ---------------------------------------------------------- flow clauses */
+
+typedef enum {
+    C_TITLE,    /* title "TEXT" */
+    C_ON,       /* on EVENT | on date EXPR [at HH:MM] | on schedule "CRON" */
+    C_SCOPE,    /* scope all | iccids [..] | iccids file ".." | tags [..] | package ".." | pool ".." */
+    C_WHEN,     /* when EXPR */
+    C_REPEAT,   /* repeat every event | repeat after DURATION */
+    C_REARM,    /* rearm when EXPR */
+    C_ACTIVE,   /* active [from TIME] [until TIME | for DURATION] */
+    C_DO        /* do { body } */
+} ClauseKind;
+
+typedef enum { SCOPE_ALL, SCOPE_ICCIDS, SCOPE_ICCIDS_FILE, SCOPE_TAGS, SCOPE_PACKAGE, SCOPE_POOL } ScopeKind;
+
+typedef struct Clause {
+    ClauseKind kind;
+    Span span;           /* the whole clause */
+    union {
+        Expr *title;
+        struct {
+            Ident event;         /* "data.usage", "date", "schedule"; span covers the dotted name */
+            Expr *date;          /* on date: the time expression */
+            int at_minutes;      /* on date: minutes after midnight UTC; -1 when no `at` */
+            Span at_span;
+            Expr *cron;          /* on schedule: the cron string */
+        } on;
+        struct {
+            ScopeKind kind;
+            Span kind_span;
+            Expr *value;         /* the list, or the name string, or the file string */
+        } scope;
+        Expr *when;
+        struct { bool every_event; Expr *after; } repeat;
+        Expr *rearm;
+        struct { Expr *from, *until, *for_; /* each NULL when absent */ } active;
+        Block body;
+    } u;
+} Clause;
+
+/* ---------------------------------------------------------- test steps */
+
+typedef enum {
+    T_SIM,            /* sim { fields } */
+    T_SET,            /* set INPUT = VALUE */
+    T_EVENT,          /* event TYPE [{ fields }] [for "ICCID"] [at TIME] */
+    T_ADVANCE,        /* advance DURATION */
+    T_EXPECT_ACTION,  /* expect email to ADDR [subject contains ".."] | expect webhook URL |
+                         expect suspend|resume|topup|renew|tag|untag [ICCID] */
+    T_EXPECT_TRUE,    /* expect EXPR (a bool over sim, e.g. sim.status == "suspended") */
+    T_EXPECT_NOTHING  /* expect nothing */
+} StepKind;
+
+typedef struct Step {
+    StepKind kind;
+    Span span;
+    union {
+        Expr *sim;                                   /* an E_RECORD */
+        struct { Ident input; Expr *value; } set;
+        struct { Ident type; Expr *fields; Expr *iccid; Expr *at; } event;  /* fields: E_RECORD or NULL */
+        Expr *advance;
+        struct {
+            ActionKind action;
+            Expr *target;            /* email: the address; webhook: the URL; SIM ops: ICCID or NULL */
+            Expr *subject_contains;  /* email only; NULL when absent */
+        } expect;
+        Expr *expect_true;
+    } u;
+} Step;
+
+/* ------------------------------------------------------- declarations */
+
+typedef enum { D_INPUT, D_CONST, D_FLOW, D_SUB, D_TEST } DeclKind;
+
+/* A type as written: `int`, `list<email>`. */
+typedef struct TypeExpr {
+    Ident name;
+    struct TypeExpr *arg;    /* list<arg>; NULL otherwise */
+    Span span;
+} TypeExpr;
+
+typedef struct Param {
+    Ident name;
+    TypeExpr *type;
+    const Type *resolved;    /* checker */
+} Param;
+
+struct Decl {
+    DeclKind kind;
+    Span span;               /* the whole declaration */
+    Ident name;              /* input, const, flow, sub name; test: its title string */
+    union {
+        struct {
+            TypeExpr *type;
+            Expr *dflt;              /* NULL: required at deploy */
+            const Type *resolved;    /* checker */
+            bool used;               /* checker */
+        } input;
+        struct { Expr *value; } konst;
+        struct {
+            Clause *clauses;
+            int nclauses;
+        } flow;
+        struct {
+            Param *params;
+            int nparams;
+            TypeExpr *ret;           /* NULL: returns nothing */
+            Block body;
+            const Type *resolved_ret;   /* checker */
+            int nslots;                 /* checker: locals including params */
+        } sub;
+        struct {
+            Step *steps;
+            int nsteps;
+        } test;
+    } u;
+    int nslots;              /* checker: flows: locals of the do body */
+};
+
+/* -------------------------------------------------------------- program */
+
+typedef struct Program {
+    Arena arena;
+    SourceSet *sources;
+    Decl **decls;            /* in source order, file by file */
+    int ndecls, cap;
+} Program;
+
+void ast_program_init(Program *prog, SourceSet *sources);
+void ast_program_free(Program *prog);
+/* Appends a declaration (the parser calls it once per declaration). */
+void ast_program_add(Program *prog, Decl *decl);
+
+/* ------------------------------------------------------------ builders */
+/*
+ * The parser's actions call these and nothing else.  Each returns a node in
+ * the program's arena.  Builders never fail: when the arena cannot grow the
+ * process reports "out of memory" and exits (the one exit() below main, as
+ * there is no way to recover a parse without memory).
+ */
+Span ast_span_join(Span a, Span b);
+Ident ast_ident(Program *prog, Span span);   /* text copied from the source */
+
+Expr *ast_expr(Program *prog, ExprKind kind, Span span);
+Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right);
+Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span);
+Expr *ast_name(Program *prog, Ident id);
+Expr *ast_field(Program *prog, Expr *obj, Ident name);
+Expr *ast_index(Program *prog, Expr *obj, Expr *index, Span end);
+Expr *ast_call(Program *prog, Ident name, AstVec *args, Span end);
+Expr *ast_list(Program *prog, AstVec *items, Span span);
+Expr *ast_record(Program *prog, AstVec *fields /* of RecField* */, Span span);
+RecField *ast_rec_field(Program *prog, Ident name, Expr *value);
+
+void ast_vec_push(Program *prog, AstVec *vec, void *item);
+
+Stmt *ast_stmt(Program *prog, StmtKind kind, Span span);
+Block ast_block(Program *prog, AstVec *stmts, Span span);
+EmailItem *ast_email_item(Program *prog, EmailField field, Span keyword, Expr *value);
+Stmt *ast_email(Program *prog, Expr *recipients, AstVec *items, Span span);
+
+Clause *ast_clause(Program *prog, ClauseKind kind, Span span);
+Step *ast_step(Program *prog, StepKind kind, Span span);
+Decl *ast_decl(Program *prog, DeclKind kind, Span span, Ident name);
+/* Copies the vectors' items into the declaration's arrays. */
+void ast_flow_set_clauses(Program *prog, Decl *flow, AstVec *clauses /* of Clause* */);
+void ast_test_set_steps(Program *prog, Decl *test, AstVec *steps /* of Step* */);
+void ast_sub_set_params(Program *prog, Decl *sub, AstVec *params /* of Param* */);
+Param *ast_param(Program *prog, Ident name, TypeExpr *type);
+TypeExpr *ast_type(Program *prog, Ident name, TypeExpr *arg, Span span);
+
+/* Prints the tree as an S-expression, for `flowc parse` and golden tests. */
+void ast_dump(const Program *prog, FILE *out);
+
+#endif
