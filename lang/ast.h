@@ -55,11 +55,13 @@ typedef enum {
     E_BINARY      /* u.binary */
 } ExprKind;
 
+/* Operators of the syntax (OPR_, as in Lua; OP_ names are the VM's opcodes). */
+/* Operators of the syntax: OPR_, as in Lua, since OP_ names the VM's opcodes. */
 typedef enum {
-    OP_OR, OP_AND, OP_NOT,
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_IN,
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_OF,
-    OP_NEG
+    OPR_OR, OPR_AND, OPR_NOT,
+    OPR_EQ, OPR_NE, OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_IN,
+    OPR_ADD, OPR_SUB, OPR_MUL, OPR_DIV, OPR_MOD, OPR_OF,
+    OPR_NEG
 } OpKind;
 
 const char *ast_op_text(OpKind op);   /* "and", ">=", "of", "-" ... */
@@ -217,6 +219,8 @@ typedef struct Clause {
             ScopeKind kind;
             Span kind_span;
             Expr *value;         /* the list, or the name string, or the file string */
+            const char **items;  /* checker: the ICCIDs or tags, or the one package/pool name */
+            int nitems;          /* checker */
         } scope;
         Expr *when;
         struct { bool every_event; Expr *after; } repeat;
@@ -288,6 +292,8 @@ struct Decl {
         struct {
             Clause *clauses;
             int nclauses;
+            Clause *by_kind[C_DO + 1];   /* checker: each clause, or NULL when absent */
+            const CatEvent *event;       /* checker: the `on` event type */
         } flow;
         struct {
             Param *params;
@@ -295,14 +301,16 @@ struct Decl {
             TypeExpr *ret;           /* NULL: returns nothing */
             Block body;
             const Type *resolved_ret;   /* checker */
-            int nslots;                 /* checker: locals including params */
+            bool needs_sim;             /* checker: reads `sim` or acts on it, itself or through calls */
+            bool has_effects;           /* checker: takes actions, logs or waits, itself or through calls */
         } sub;
         struct {
             Step *steps;
             int nsteps;
         } test;
     } u;
-    int nslots;              /* checker: flows: locals of the do body */
+    int nslots;              /* checker: locals of the do body or of the sub (params first) */
+    int mark;                /* checker: scratch state (const evaluation, recursion search) */
 };
 
 /* -------------------------------------------------------------- program */

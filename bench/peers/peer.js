@@ -32,14 +32,19 @@ function luhnDigit(digits) {
   return (10 - (sum % 10)) % 10;
 }
 
+// Tag and package names come from one catalogue, so every SIM and flow shares the same
+// string objects (as a loaded fleet would; Lua interns strings the same way).
+const TAGS = Array.from({ length: 20 }, (_, t) => 'T' + t);
+const PACKAGES = Array.from({ length: 10 }, (_, p) => 'P' + p);
+
 const sims = new Array(NSIMS);
 for (let i = 0; i < NSIMS; i++) {
   const base = '8944100030' + String(i).padStart(9, '0');
   const quota = (1 + (rnd() % 5)) * 1000000000; // up to 5e9: a double, exact
   const tags = new Set();
   const ntags = 1 + (rnd() % 3);
-  for (let k = 0; k < ntags; k++) tags.add('T' + (rnd() % 20));
-  const pkg = 'P' + (rnd() % 10);
+  for (let k = 0; k < ntags; k++) tags.add(TAGS[rnd() % 20]);
+  const pkg = PACKAGES[rnd() % 10];
   const status = rnd() % 100 < 95 ? 'active' : 'suspended';
   sims[i] = { iccid: base + luhnDigit(base), quota, tags, package: pkg, status, used: 0 };
 }
@@ -56,11 +61,11 @@ for (let f = 0; f < NFLOWS; f++) {
     set: null,
     thr: 50 + (f % 5) * 10,
     needActive: f % 2 === 0,
-    needTag: 'T' + ((f + 3) % 20),
+    needTag: TAGS[(f + 3) % 20],
     edge: new Uint8Array(NSIMS), // condition at the previous in-scope evaluation
   };
-  if (flow.scope === SCOPE_TAG) flow.tag = 'T' + (f % 20);
-  else if (flow.scope === SCOPE_PACKAGE) flow.package = 'P' + (f % 10);
+  if (flow.scope === SCOPE_TAG) flow.tag = TAGS[f % 20];
+  else if (flow.scope === SCOPE_PACKAGE) flow.package = PACKAGES[f % 10];
   else if (flow.scope === SCOPE_SET) {
     flow.set = new Set();
     for (let k = 0; k < NSTATIC; k++) flow.set.add((f * 7919 + k * 97) % NSIMS);
