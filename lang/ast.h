@@ -56,7 +56,6 @@ typedef enum {
 } ExprKind;
 
 /* Operators of the syntax (OPR_, as in Lua; OP_ names are the VM's opcodes). */
-/* Operators of the syntax: OPR_, as in Lua, since OP_ names the VM's opcodes. */
 typedef enum {
     OPR_OR, OPR_AND, OPR_NOT,
     OPR_EQ, OPR_NE, OPR_LT, OPR_LE, OPR_GT, OPR_GE, OPR_IN,

@@ -18,68 +18,82 @@
 
 /* Operand formats; the verifier checks each operand by its role. */
 typedef enum {
-    FMT_ABC,   /* A B C all registers unless the opcode's row says otherwise */
+    FMT_ABC,   /* A B C */
     FMT_ABX,   /* A register, Bx an index */
     FMT_ASBX,  /* A register (or unused), sBx a jump offset */
 } OpFormat;
 
+/* Operand roles, one per operand (A, B, then C or Bx/sBx): the verifier's
+ * rules and the disassembler's rendering come from these.
+ *   UNUSED  must be 0
+ *   REG     a register < nregs
+ *   REG3    registers x, x+1, x+2 (a for loop's list, counter and item)
+ *   RANGE   registers x .. x+C-1; x itself < nregs even when C is 0
+ *   COUNT   the count of a RANGE
+ *   CONST   a constant index < nconstants
+ *   JUMP    pc + 1 + sBx lands on an instruction of the function
+ *   NUM     a number the opcode's own rule checks (field, function, ...) */
+typedef enum { OPR_UNUSED, OPR_REG, OPR_REG3, OPR_RANGE, OPR_COUNT, OPR_CONST, OPR_JUMP, OPR_NUM } OpRole;
+
+/* OP(NAME, format, role of A, role of B, role of C/Bx, "what it does").
+ * Jumps are relative to the next instruction: the target is pc + 1 + sBx. */
 #define FLOW_OPCODES(OP)                                                                 \
     /* ---- loads ---- */                                                                \
-    OP(MOVE, FMT_ABC, "R[A] = R[B]")                                                     \
-    OP(LOADK, FMT_ABX, "R[A] = K[Bx]")                                                   \
-    OP(LOADB, FMT_ABC, "R[A] = bool B (0 or 1)")                                         \
-    OP(LOADNIL, FMT_ABC, "R[A] = nil")                                                   \
-    OP(EVENT, FMT_ABC, "R[A] = event field B: 0 iccid, 1 time, 2+i payload field i")     \
-    OP(SIM, FMT_ABC, "R[A] = SIM field B (SimField)")                                    \
-    OP(INPUT, FMT_ABX, "R[A] = input Bx of the artifact's input table")                  \
-    OP(CTX, FMT_ABC, "R[A] = context B: 0 now, 1 flow.name, 2 flow.version, 3 run.id")   \
+    OP(MOVE, FMT_ABC, REG, REG, UNUSED, "R[A] = R[B]")                                   \
+    OP(LOADK, FMT_ABX, REG, UNUSED, CONST, "R[A] = K[Bx]")                               \
+    OP(LOADB, FMT_ABC, REG, NUM, UNUSED, "R[A] = bool B (0 or 1)")                       \
+    OP(LOADNIL, FMT_ABC, REG, UNUSED, UNUSED, "R[A] = nil")                              \
+    OP(EVENT, FMT_ABC, REG, NUM, UNUSED, "R[A] = event field B: 0 iccid, 1 time, 2+i payload field i") \
+    OP(SIM, FMT_ABC, REG, NUM, UNUSED, "R[A] = SIM field B (SimField)")                  \
+    OP(INPUT, FMT_ABX, REG, UNUSED, NUM, "R[A] = input Bx of the artifact's input table") \
+    OP(CTX, FMT_ABC, REG, NUM, UNUSED, "R[A] = context B: 0 now, 1 flow.name, 2 flow.version, 3 run.id") \
     /* ---- arithmetic ---- */                                                           \
-    OP(ADDI, FMT_ABC, "R[A] = R[B] + R[C], int64, error on overflow; unit by table")     \
-    OP(SUBI, FMT_ABC, "R[A] = R[B] - R[C], int64, error on overflow; time-time is duration") \
-    OP(MULI, FMT_ABC, "R[A] = R[B] * R[C], int64, error on overflow")                    \
-    OP(DIVI, FMT_ABC, "R[A] = R[B] / R[C], int64 truncated, error on zero or overflow")  \
-    OP(MODI, FMT_ABC, "R[A] = R[B] mod R[C], int64, sign of the divisor, error on zero") \
-    OP(ADDF, FMT_ABC, "R[A] = R[B] + R[C] as doubles; unit by table")                    \
-    OP(SUBF, FMT_ABC, "R[A] = R[B] - R[C] as doubles")                                   \
-    OP(MULF, FMT_ABC, "R[A] = R[B] * R[C] as doubles")                                   \
-    OP(DIVF, FMT_ABC, "R[A] = R[B] / R[C] as doubles (bytes/bytes is float); error on zero") \
-    OP(MODF, FMT_ABC, "R[A] = R[B] mod R[C] as doubles, error on zero")                  \
-    OP(MULR, FMT_ABC, "R[A] = round(R[B] * R[C]): integral R[B] times a float R[C], unit of R[B]") \
-    OP(DIVR, FMT_ABC, "R[A] = round(R[B] / R[C]): integral R[B] over a float R[C], unit of R[B]") \
-    OP(OF, FMT_ABC, "R[A] = R[B] percent of R[C]; integral R[C] rounds to nearest, unit of R[C]") \
-    OP(NEGI, FMT_ABC, "R[A] = -R[B], int64, error on overflow")                          \
-    OP(NEGF, FMT_ABC, "R[A] = -R[B], double")                                            \
+    OP(ADDI, FMT_ABC, REG, REG, REG, "R[A] = R[B] + R[C], int64, error on overflow; unit by table") \
+    OP(SUBI, FMT_ABC, REG, REG, REG, "R[A] = R[B] - R[C], int64, error on overflow; time-time is duration") \
+    OP(MULI, FMT_ABC, REG, REG, REG, "R[A] = R[B] * R[C], int64, error on overflow")     \
+    OP(DIVI, FMT_ABC, REG, REG, REG, "R[A] = R[B] / R[C], int64 truncated, error on zero or overflow") \
+    OP(MODI, FMT_ABC, REG, REG, REG, "R[A] = R[B] mod R[C], int64, sign of the divisor, error on zero") \
+    OP(ADDF, FMT_ABC, REG, REG, REG, "R[A] = R[B] + R[C] as doubles; unit by table")     \
+    OP(SUBF, FMT_ABC, REG, REG, REG, "R[A] = R[B] - R[C] as doubles")                    \
+    OP(MULF, FMT_ABC, REG, REG, REG, "R[A] = R[B] * R[C] as doubles")                    \
+    OP(DIVF, FMT_ABC, REG, REG, REG, "R[A] = R[B] / R[C] as doubles (bytes/bytes is float); error on zero") \
+    OP(MODF, FMT_ABC, REG, REG, REG, "R[A] = R[B] mod R[C] as doubles, error on zero")   \
+    OP(MULR, FMT_ABC, REG, REG, REG, "R[A] = round(R[B] * R[C]): integral R[B] times a float R[C], unit of R[B]") \
+    OP(DIVR, FMT_ABC, REG, REG, REG, "R[A] = round(R[B] / R[C]): integral R[B] over a float R[C], unit of R[B]") \
+    OP(OF, FMT_ABC, REG, REG, REG, "R[A] = R[B] percent of R[C]; integral R[C] rounds to nearest, unit of R[C]") \
+    OP(NEGI, FMT_ABC, REG, REG, UNUSED, "R[A] = -R[B], int64, error on overflow")        \
+    OP(NEGF, FMT_ABC, REG, REG, UNUSED, "R[A] = -R[B], double")                          \
     /* ---- comparison and logic ---- */                                                 \
-    OP(EQ, FMT_ABC, "R[A] = R[B] == R[C] (deep)")                                        \
-    OP(NE, FMT_ABC, "R[A] = R[B] != R[C] (deep)")                                        \
-    OP(LT, FMT_ABC, "R[A] = R[B] < R[C]: numbers, times, strings (bytewise)")            \
-    OP(LE, FMT_ABC, "R[A] = R[B] <= R[C]")                                               \
-    OP(NOT, FMT_ABC, "R[A] = not R[B]")                                                  \
-    OP(IN, FMT_ABC, "R[A] = R[B] in R[C]: an item of a list, or a substring of a string") \
+    OP(EQ, FMT_ABC, REG, REG, REG, "R[A] = R[B] == R[C] (deep)")                         \
+    OP(NE, FMT_ABC, REG, REG, REG, "R[A] = R[B] != R[C] (deep)")                         \
+    OP(LT, FMT_ABC, REG, REG, REG, "R[A] = R[B] < R[C]: numbers, times, strings (bytewise)") \
+    OP(LE, FMT_ABC, REG, REG, REG, "R[A] = R[B] <= R[C]")                                \
+    OP(NOT, FMT_ABC, REG, REG, UNUSED, "R[A] = not R[B]")                                \
+    OP(IN, FMT_ABC, REG, REG, REG, "R[A] = R[B] in R[C]: an item of a list, or a substring of a string") \
     /* ---- control ---- */                                                              \
-    OP(JMP, FMT_ASBX, "pc += sBx")                                                       \
-    OP(JMPF, FMT_ASBX, "if not R[A] then pc += sBx")                                     \
-    OP(JMPT, FMT_ASBX, "if R[A] then pc += sBx")                                         \
-    OP(FORPREP, FMT_ASBX, "R[A+1] = 0; pc += sBx (to the loop's FORLOOP); R[A] is a list") \
-    OP(FORLOOP, FMT_ASBX, "if R[A+1] < len R[A] then R[A+2] = R[A][R[A+1]], R[A+1] += 1, pc += sBx") \
-    OP(CALL, FMT_ABC, "R[A] = function B (or import B - nfunctions) of R[A..A+C-1]")     \
-    OP(CALLB, FMT_ABC, "R[A] = built-in B of R[A..A+C-1]; B is a row of std_builtins")   \
-    OP(RET, FMT_ABC, "return R[A] if B is 1, else nothing")                              \
-    OP(STOP, FMT_ABC, "end the run, from any depth")                                     \
+    OP(JMP, FMT_ASBX, UNUSED, UNUSED, JUMP, "pc += sBx")                                 \
+    OP(JMPF, FMT_ASBX, REG, UNUSED, JUMP, "if not R[A] then pc += sBx")                  \
+    OP(JMPT, FMT_ASBX, REG, UNUSED, JUMP, "if R[A] then pc += sBx")                      \
+    OP(FORPREP, FMT_ASBX, REG3, UNUSED, JUMP, "R[A+1] = 0; pc += sBx (to the loop's FORLOOP); R[A] is a list") \
+    OP(FORLOOP, FMT_ASBX, REG3, UNUSED, JUMP, "if R[A+1] < len R[A] then R[A+2] = R[A][R[A+1]], R[A+1] += 1, pc += sBx") \
+    OP(CALL, FMT_ABC, RANGE, NUM, COUNT, "R[A] = function B (or import B - nfunctions) of R[A..A+C-1]") \
+    OP(CALLB, FMT_ABC, RANGE, NUM, COUNT, "R[A] = built-in B of R[A..A+C-1]; B is a row of std_builtins") \
+    OP(RET, FMT_ABC, NUM, NUM, UNUSED, "return R[A] if B is 1 (A a register), else nothing (A is 0)") \
+    OP(STOP, FMT_ABC, UNUSED, UNUSED, UNUSED, "end the run, from any depth")             \
     /* ---- values ---- */                                                               \
-    OP(LIST, FMT_ABC, "R[A] = a list of R[B..B+C-1]")                                    \
-    OP(RECORD, FMT_ABC, "R[A] = a record of R[B..B+C-1]; its keys: the list of strings K[next word's Bx]") \
-    OP(EXTRA, FMT_ABX, "the operand Bx of the instruction before; never executed")       \
-    OP(GETFIELD, FMT_ABC, "R[A] = field C of the record R[B]")                           \
-    OP(INDEX, FMT_ABC, "R[A] = R[B][R[C]]: 0-based, error when out of range")            \
-    OP(CONCAT, FMT_ABC, "R[A] = R[B] .. R[B+C-1] as text, each formatted by its unit")   \
+    OP(LIST, FMT_ABC, REG, RANGE, COUNT, "R[A] = a list of R[B..B+C-1]")                 \
+    OP(RECORD, FMT_ABC, REG, RANGE, COUNT, "R[A] = a record of R[B..B+C-1]; its keys: the list of strings K[next word's Bx]") \
+    OP(EXTRA, FMT_ABX, UNUSED, UNUSED, CONST, "the operand Bx of the instruction before; never executed") \
+    OP(GETFIELD, FMT_ABC, REG, REG, NUM, "R[A] = field C of the record R[B]")            \
+    OP(INDEX, FMT_ABC, REG, REG, REG, "R[A] = R[B][R[C]]: 0-based, error when out of range") \
+    OP(CONCAT, FMT_ABC, REG, RANGE, COUNT, "R[A] = R[B] .. R[B+C-1] as text, each formatted by its unit") \
     /* ---- the way out ---- */                                                          \
-    OP(ACT, FMT_ABC, "action B (ActionKind) with the arguments R[A..A+C-1]")             \
-    OP(LOG, FMT_ABC, "log the string R[A]")                                              \
-    OP(WAIT, FMT_ABC, "park the run for R[A] seconds; the embedder resumes it")
+    OP(ACT, FMT_ABC, RANGE, NUM, COUNT, "action B (ActionKind) with the arguments R[A..A+C-1]") \
+    OP(LOG, FMT_ABC, REG, UNUSED, UNUSED, "log the string R[A]")                         \
+    OP(WAIT, FMT_ABC, REG, UNUSED, UNUSED, "park the run for R[A] seconds; the embedder resumes it")
 
 typedef enum {
-#define OP_ENUM(name, fmt, doc) OP_##name,
+#define OP_ENUM(name, fmt, a, b, c, doc) OP_##name,
     FLOW_OPCODES(OP_ENUM)
 #undef OP_ENUM
     OP_NOPCODES
@@ -109,5 +123,8 @@ enum { EVF_ICCID, EVF_TIME, EVF_PAYLOAD };
 extern const char *const op_names[OP_NOPCODES];
 extern const OpFormat op_formats[OP_NOPCODES];
 extern const char *const op_docs[OP_NOPCODES];
+/* The roles of each opcode's operands A, B and C (or Bx/sBx). */
+typedef struct OpRoles { uint8_t a, b, c; } OpRoles;
+extern const OpRoles op_roles[OP_NOPCODES];
 
 #endif
