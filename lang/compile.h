@@ -1,0 +1,31 @@
+/*
+ * compile.h - the code generator: a checked Program to one artifact per flow
+ * and per sub, with constant folding.
+ */
+#ifndef FLOW_COMPILE_H
+#define FLOW_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ast.h"
+#include "diag.h"
+
+#define CG_COMPILER_VERSION "flowc 0.1.0"
+
+typedef struct CgArtifact {
+    char *name;           /* the flow's or sub's name; malloc'd */
+    bool is_sub;
+    uint8_t *bytes;       /* the encoded artifact; malloc'd */
+    size_t len;
+} CgArtifact;
+
+/* Compiles every flow and sub of a checked program without errors.
+ * Returns the number of errors added to diags (limits such as too many
+ * registers, constant overflow); *out receives a malloc'd array of *count
+ * artifacts in declaration order, to free with cg_free. */
+int cg_program(Program *prog, DiagSink *diags, CgArtifact **out, int *count);
+
+void cg_free(CgArtifact *artifacts, int count);
+
+#endif
