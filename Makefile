@@ -12,14 +12,15 @@ SAN     ?=
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) $(SAN) \
              -I$(BUILD)/gen -I. $(CFLAGS)
-LDLIBS_ALL = -lcrypto -lm $(LDLIBS)
+LDLIBS_ALL = -lcjson -lcrypto -lm $(LDLIBS)
 
 GEN      = $(BUILD)/gen
 STDLIB_SRC  = $(wildcard stdlib/*.c)
 VM_SRC      = $(wildcard vm/*.c)
 LANG_SRC    = $(filter-out lang/flowc.c,$(wildcard lang/*.c))
+RUNTIME_SRC = $(filter-out runtime/flowvm.c,$(wildcard runtime/*.c))
 LANG_GEN    = $(GEN)/lexer.c $(GEN)/grammar.c
-LIB_SRC     = $(STDLIB_SRC) $(VM_SRC) $(LANG_SRC)
+LIB_SRC     = $(STDLIB_SRC) $(VM_SRC) $(LANG_SRC) $(RUNTIME_SRC)
 LIB_OBJ     = $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/lexer.o $(BUILD)/obj/gen/grammar.o
 
 UNIT_SRC    = $(wildcard tests/unit/*.c)
