@@ -18,6 +18,7 @@
 #include "../stdlib/catalog.h"
 #include "../stdlib/value.h"
 #include "artifact.h"
+#include "opcodes.h"
 
 #define VM_DEFAULT_MEMORY (16u * 1024u * 1024u)
 #define VM_DEFAULT_INSTRUCTIONS 1000000u
