@@ -31,6 +31,10 @@ typedef int (*StdFn)(StdCtx *ctx, const Value *args, int nargs, Value *out);
 
 #define STD_MAX_PARAMS 3
 
+/* Work proportional to input size is charged one instruction per this many
+ * bytes (strings) and one per list item. */
+#define STD_BYTES_PER_CHARGE 64
+
 typedef struct StdBuiltin {
     const char *name;
     int nparams;                          /* required parameters */
@@ -47,7 +51,13 @@ extern const int std_nbuiltins;
 /* The first row of `name`, or -1; the rows of one name are consecutive. */
 int std_find(const char *name, size_t len);
 
-/* Helpers for built-ins and the VM: a string value in ctx's memory. */
+/* Helpers for built-ins and the VM: a string value in ctx's memory, or NULL
+ * (memory cap reached, or len beyond a VStr's 32-bit length). */
 const VStr *std_make_str(StdCtx *ctx, const char *text, size_t len);
+
+/* Does a run-time value fit a parameter type (by its tag: an int fits a
+ * float, email and url are strings, any list fits a list)?  The VM checks
+ * every argument with it before calling a row's function. */
+bool std_accepts(const Type *param, const Value *value);
 
 #endif

@@ -50,13 +50,21 @@ struct VStr {
     char data[];           /* UTF-8, NUL-terminated */
 };
 
+/* depth: how deeply lists and records nest in this one, 1 when its items
+ * hold none.  The VM and the loaders bound it (VAL_MAX_DEPTH) so that the
+ * recursive walks of equality, formatting and serialization stay shallow;
+ * values made by an embedder may leave it 0 (taken as 1). */
+#define VAL_MAX_DEPTH 64
+
 struct VList {
     uint32_t len;
+    uint32_t depth;
     Value items[];
 };
 
 struct VRecord {
     uint32_t len;
+    uint32_t depth;
     const VStr *const *keys;   /* len keys, shared by every record of one shape */
     Value values[];
 };
@@ -73,6 +81,13 @@ static inline Value val_real(ValTag tag, double f) { Value v = { .tag = tag, .as
 static inline Value val_str(const VStr *s) { Value v = { .tag = VAL_STR, .as.s = s }; return v; }
 static inline Value val_list(const VList *l) { Value v = { .tag = VAL_LIST, .as.l = l }; return v; }
 static inline Value val_record(const VRecord *r) { Value v = { .tag = VAL_RECORD, .as.r = r }; return v; }
+
+/* The nesting depth of a value: 0 for scalars and strings. */
+static inline uint32_t val_depth(const Value *v)
+{
+    uint32_t d = v->tag == VAL_LIST ? v->as.l->depth : v->tag == VAL_RECORD ? v->as.r->depth : 0;
+    return (v->tag == VAL_LIST || v->tag == VAL_RECORD) && d == 0 ? 1 : d;
+}
 
 /* Deep equality: same kind and same contents; int-family and float-family
  * numbers compare by value across tags of the same unit only. */

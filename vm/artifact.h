@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "../stdlib/arena.h"
+#include "../stdlib/catalog.h"
 #include "../stdlib/value.h"
 
 #define ART_MAGIC "FLOWART\0"        /* 8 bytes */
@@ -31,8 +32,15 @@
 #define ART_MAX_SCOPE_ITEMS 1000000
 #define ART_MAX_STRING (1u << 20)
 #define ART_MAX_NESTING 32           /* lists/records inside constants */
+#define ART_MAX_VALUES (1u << 20)    /* values in constants and defaults, items included */
 
 typedef enum { ART_FLOW, ART_SUB } ArtKind;
+
+/* The number of arguments ACT passes for each ActionKind (spec/artifact.md):
+ * email 7 (recipients, subject, text, html, cc, bcc, smtp; nil when absent),
+ * webhook 2 (url, params record or nil), topup 1 (bytes), tag/untag 1
+ * (string), suspend/resume/renew 0. */
+extern const uint8_t art_action_nargs[ACT_NACTIONS];
 
 /* The scope clause, as data. */
 typedef enum { ART_SCOPE_ALL, ART_SCOPE_ICCIDS, ART_SCOPE_TAGS, ART_SCOPE_PACKAGE, ART_SCOPE_POOL } ArtScopeKind;

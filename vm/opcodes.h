@@ -28,7 +28,8 @@ typedef enum {
  *   UNUSED  must be 0
  *   REG     a register < nregs
  *   REG3    registers x, x+1, x+2 (a for loop's list, counter and item)
- *   RANGE   registers x .. x+C-1; x itself < nregs even when C is 0
+ *   RANGE   registers x .. x+C-1 (x <= nregs when C is 0); CALL and CALLB
+ *           also write R[A], so there A < nregs
  *   COUNT   the count of a RANGE
  *   CONST   a constant index < nconstants
  *   JUMP    pc + 1 + sBx lands on an instruction of the function

@@ -23,6 +23,11 @@
 #define VM_DEFAULT_MEMORY (16u * 1024u * 1024u)
 #define VM_DEFAULT_INSTRUCTIONS 1000000u
 #define VM_DEFAULT_CALL_DEPTH 64
+#define VM_MAX_CALL_DEPTH 1024       /* limits.call_depth is clamped to this */
+
+/* The run-state format of vm_save (spec/artifact.md, "Run state"). */
+#define VM_STATE_MAGIC "FLOWRUN\0"   /* 8 bytes */
+#define VM_STATE_VERSION 1
 
 typedef struct VmLimits {
     size_t memory;             /* bytes of the run's arena */
@@ -31,6 +36,7 @@ typedef struct VmLimits {
 } VmLimits;
 
 void vm_limits_default(VmLimits *limits);
+/* A limit of 0 in what vm_run_new is given means its default. */
 
 typedef enum {
     VM_DONE,      /* the function returned, or the run reached `stop` */

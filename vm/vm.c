@@ -1,0 +1,1529 @@
+/*
+ * vm.c - the interpreter: linking, the dispatch loop, limits, and the
+ * serialized run state of `wait`.
+ *
+ * Invariants the loop relies on (established by art_load's verifier and by
+ * linking, never re-checked here): every opcode is known, every register
+ * operand is < the frame's nregs, constants and function indices are in
+ * range, jumps land on instructions, RECORD is followed by EXTRA, CALL's
+ * arity matches its callee, every function ends in a terminator.  What the
+ * verifier cannot know - the kind of value a register holds - is checked
+ * where an instruction depends on it, failing the run with VMERR_TYPE.
+ *
+ * Frames do not overlap: a callee's registers start after its caller's, and
+ * CALL copies the arguments, so a call clobbers nothing but R[A].
+ */
+#include "vm.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../stdlib/builtins.h"
+#include "../stdlib/format.h"
+#include "opcodes.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#ifndef VM_NO_COMPUTED_GOTO          /* -DVM_NO_COMPUTED_GOTO tries the portable switch */
+#define VM_COMPUTED_GOTO 1
+#endif
+#define add_overflows(a, b, r) __builtin_add_overflow(a, b, r)
+#define sub_overflows(a, b, r) __builtin_sub_overflow(a, b, r)
+#define mul_overflows(a, b, r) __builtin_mul_overflow(a, b, r)
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#define PRINTF_LIKE(f, a)
+static bool add_overflows(int64_t a, int64_t b, int64_t *r)
+{
+    if ((b > 0 && a > INT64_MAX - b) || (b < 0 && a < INT64_MIN - b)) return true;
+    *r = a + b;
+    return false;
+}
+static bool sub_overflows(int64_t a, int64_t b, int64_t *r)
+{
+    if ((b < 0 && a > INT64_MAX + b) || (b > 0 && a < INT64_MIN + b)) return true;
+    *r = a - b;
+    return false;
+}
+static bool mul_overflows(int64_t a, int64_t b, int64_t *r)
+{
+    if (a && b && ((a == -1 && b == INT64_MIN) || (b == -1 && a == INT64_MIN) ||
+                   (a != -1 && b != -1 && (a * b) / b != a)))
+        return true;
+    *r = a * b;
+    return false;
+}
+#endif
+
+/* ============================================================== program */
+
+typedef struct VmModule VmModule;
+
+typedef struct VmFunc {
+    const uint32_t *code;
+    uint32_t ncode;
+    uint8_t nparams, nregs;
+    const Value *k;
+    const VmModule *mod;
+    uint32_t index;           /* in the module's artifact */
+} VmFunc;
+
+struct VmModule {
+    const Artifact *art;
+    VmFunc *funcs;
+    const VmFunc **callees;   /* CALL's B: functions, then imports */
+    const VStr ***keysets;    /* per constant: the key array of RECORDs naming it */
+    uint32_t *input_map;      /* per input: its index in the main artifact's table */
+};
+
+struct VmProgram {
+    VmModule *mods;           /* mods[0] is the main artifact; subs sorted by checksum */
+    uint32_t nmods;
+    uint32_t max_regs;
+    uint8_t fingerprint[32];
+};
+
+typedef struct VmFrame {
+    const VmFunc *fn;
+    uint32_t pc;              /* below the top: where the caller continues */
+    uint32_t base;            /* of the frame's registers in the stack */
+} VmFrame;
+
+typedef struct VmStd {
+    StdCtx base;              /* first: built-ins see only this */
+    VmRun *run;
+} VmStd;
+
+struct VmRun {
+    const VmProgram *program;
+    VmLimits limits;
+    Arena arena;
+    Value *stack;
+    uint32_t stack_size;
+    VmFrame *frames;
+    int depth;
+    uint64_t budget;          /* instructions left */
+    bool waiting;
+    int64_t wait_seconds;
+    VmError error;
+    FmtBuf text;              /* CONCAT's scratch */
+    VmStd std;
+    bool std_failed;
+    char std_message[160];    /* a built-in's failure */
+};
+
+void vm_limits_default(VmLimits *limits)
+{
+    limits->memory = VM_DEFAULT_MEMORY;
+    limits->instructions = VM_DEFAULT_INSTRUCTIONS;
+    limits->call_depth = VM_DEFAULT_CALL_DEPTH;
+}
+
+const Artifact *vm_program_main(const VmProgram *program) { return program->mods[0].art; }
+
+static void free_module(VmModule *m)
+{
+    if (m->keysets)
+        for (uint32_t k = 0; k < m->art->nconstants; k++) free((void *)m->keysets[k]);
+    free(m->funcs);
+    free(m->callees);
+    free(m->keysets);
+    free(m->input_map);
+}
+
+void vm_program_free(VmProgram *program)
+{
+    if (!program) return;
+    for (uint32_t i = 0; i < program->nmods; i++) free_module(&program->mods[i]);
+    free(program->mods);
+    free(program);
+}
+
+static const Artifact *find_sub(const Artifact *const *subs, size_t nsubs, const char *name)
+{
+    for (size_t i = 0; i < nsubs; i++)
+        if (subs[i] && subs[i]->kind == ART_SUB && strcmp(subs[i]->name, name) == 0) return subs[i];
+    return NULL;
+}
+
+static int compare_checksums(const void *a, const void *b)
+{
+    return memcmp(((const VmModule *)a)->art->checksum, ((const VmModule *)b)->art->checksum, 32);
+}
+
+static uint32_t module_of(const VmProgram *p, const Artifact *art)
+{
+    for (uint32_t i = 0; i < p->nmods; i++)
+        if (p->mods[i].art == art) return i;
+    return UINT32_MAX;
+}
+
+/* Functions, callees, record key sets and input maps of one module. */
+static int prepare_module(VmProgram *p, VmModule *m, const Artifact *const *subs, size_t nsubs,
+                          char *err, size_t errlen)
+{
+    const Artifact *art = m->art, *main_art = p->mods[0].art;
+    m->funcs = calloc(art->nfunctions + 1, sizeof *m->funcs);
+    m->callees = calloc(art->nfunctions + art->nimports + 1, sizeof *m->callees);
+    m->keysets = calloc(art->nconstants + 1, sizeof *m->keysets);
+    m->input_map = calloc(art->ninputs + 1, sizeof *m->input_map);
+    if (!m->funcs || !m->callees || !m->keysets || !m->input_map) return snprintf(err, errlen, "out of memory"), -1;
+    for (uint32_t f = 0; f < art->nfunctions; f++) {
+        const ArtFunction *af = &art->functions[f];
+        m->funcs[f] = (VmFunc){ af->code, af->ncode, af->nparams, af->nregs, art->constants, m, f };
+        m->callees[f] = &m->funcs[f];
+        if (af->nregs > p->max_regs) p->max_regs = af->nregs;
+    }
+    for (uint32_t i = 0; i < art->ninputs; i++) {
+        uint32_t k = 0;
+        while (k < main_art->ninputs && strcmp(main_art->inputs[k].name, art->inputs[i].name) != 0) k++;
+        if (k == main_art->ninputs || strcmp(main_art->inputs[k].type, art->inputs[i].type) != 0)
+            return snprintf(err, errlen, "%s reads input %s, which %s does not declare as %s", art->name,
+                            art->inputs[i].name, main_art->name, art->inputs[i].type), -1;
+        m->input_map[i] = k;
+    }
+    for (uint32_t f = 0; f < art->nfunctions; f++) {
+        const ArtFunction *af = &art->functions[f];
+        for (uint32_t pc = 0; pc + 1 < af->ncode; pc++) {
+            if (INS_OP(af->code[pc]) != OP_RECORD) continue;
+            uint32_t k = INS_BX(af->code[pc + 1]), n = INS_C(af->code[pc]);
+            if (m->keysets[k]) continue;
+            const VStr **keys = calloc(n + 1, sizeof *keys);
+            if (!keys) return snprintf(err, errlen, "out of memory"), -1;
+            for (uint32_t i = 0; i < n; i++) keys[i] = art->constants[k].as.l->items[i].as.s;
+            m->keysets[k] = keys;
+        }
+    }
+    return 0;
+}
+
+/* Imports resolve to the subs' functions once every module has its table. */
+static int resolve_imports(VmProgram *p, VmModule *m, const Artifact *const *subs, size_t nsubs,
+                           char *err, size_t errlen)
+{
+    const Artifact *art = m->art;
+    for (uint32_t i = 0; i < art->nimports; i++) {
+        const Artifact *sub = find_sub(subs, nsubs, art->imports[i].name);
+        const VmModule *target = &p->mods[module_of(p, sub)];
+        m->callees[art->nfunctions + i] = &target->funcs[sub->fn_sub];
+    }
+    for (uint32_t f = 0; f < art->nfunctions; f++) {
+        const ArtFunction *af = &art->functions[f];
+        for (uint32_t pc = 0; pc < af->ncode; pc++) {
+            uint32_t ins = af->code[pc];
+            if (INS_OP(ins) != OP_CALL || INS_B(ins) < art->nfunctions) continue;
+            const VmFunc *callee = m->callees[INS_B(ins)];
+            if (INS_C(ins) != callee->nparams)
+                return snprintf(err, errlen, "%s calls %s with %u arguments; it takes %u", art->name,
+                                callee->mod->art->name, INS_C(ins), callee->nparams), -1;
+        }
+    }
+    return 0;
+}
+
+VmProgram *vm_program_new(const Artifact *main, const Artifact *const *subs, size_t nsubs,
+                          char *err, size_t errlen)
+{
+    VmProgram *p = calloc(1, sizeof *p);
+    const Artifact **found = calloc(nsubs + 1, sizeof *found);
+    if (!p || !found) {
+        free(p), free(found);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* the modules: main, then every sub reachable through imports */
+    size_t nfound = 0;
+    for (size_t scan = 0; scan <= nfound; scan++) {
+        const Artifact *art = scan == 0 ? main : found[scan - 1];
+        for (uint32_t i = 0; i < art->nimports; i++) {
+            const ArtImport *imp = &art->imports[i];
+            const Artifact *sub = find_sub(subs, nsubs, imp->name);
+            if (!sub) {
+                snprintf(err, errlen, "%s imports %s, which is not given", art->name, imp->name);
+                goto fail;
+            }
+            if (strcmp(sub->signature, imp->signature) != 0) {
+                snprintf(err, errlen, "%s imports %s %s, but the sub is %s", art->name, imp->name, imp->signature,
+                         sub->signature);
+                goto fail;
+            }
+            bool known = sub == main;
+            for (size_t k = 0; k < nfound && !known; k++) known = found[k] == sub;
+            if (!known) found[nfound++] = sub;
+        }
+    }
+    p->nmods = (uint32_t)nfound + 1;
+    p->mods = calloc(p->nmods, sizeof *p->mods);
+    if (!p->mods) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    p->mods[0].art = main;
+    for (size_t i = 0; i < nfound; i++) p->mods[i + 1].art = found[i];
+    qsort(p->mods + 1, nfound, sizeof *p->mods, compare_checksums);
+    for (uint32_t i = 0; i < p->nmods; i++)
+        if (prepare_module(p, &p->mods[i], subs, nsubs, err, errlen) < 0) goto fail;
+    for (uint32_t i = 0; i < p->nmods; i++)
+        if (resolve_imports(p, &p->mods[i], subs, nsubs, err, errlen) < 0) goto fail;
+
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 32;
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(md);
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < p->nmods; i++) EVP_DigestUpdate(md, p->mods[i].art->checksum, 32);
+    EVP_DigestFinal_ex(md, p->fingerprint, &n);
+    EVP_MD_CTX_free(md);
+    free(found);
+    return p;
+fail:
+    free(found);
+    vm_program_free(p);
+    return NULL;
+}
+
+/* ================================================================== runs */
+
+static void *std_alloc(StdCtx *ctx, size_t size)
+{
+    return arena_alloc(&((VmStd *)ctx)->run->arena, size);
+}
+
+static int std_fail(StdCtx *ctx, const char *message)
+{
+    VmRun *run = ((VmStd *)ctx)->run;
+    if (!run->std_failed) snprintf(run->std_message, sizeof run->std_message, "%s", message);
+    run->std_failed = true;
+    return -1;
+}
+
+static void std_charge(StdCtx *ctx, uint64_t instructions)
+{
+    VmRun *run = ((VmStd *)ctx)->run;
+    run->budget = instructions > run->budget ? 0 : run->budget - instructions;
+}
+
+VmRun *vm_run_new(const VmProgram *program, const VmLimits *limits)
+{
+    VmRun *run = calloc(1, sizeof *run);
+    if (!run) return NULL;
+    run->program = program;
+    vm_limits_default(&run->limits);
+    if (limits) {
+        if (limits->memory) run->limits.memory = limits->memory;
+        if (limits->instructions) run->limits.instructions = limits->instructions;
+        if (limits->call_depth > 0) run->limits.call_depth = limits->call_depth;
+    }
+    if (run->limits.call_depth > VM_MAX_CALL_DEPTH) run->limits.call_depth = VM_MAX_CALL_DEPTH;
+    arena_init(&run->arena, run->limits.memory);
+    run->stack_size = (uint32_t)run->limits.call_depth * (program->max_regs ? program->max_regs : 1);
+    run->stack = calloc(run->stack_size, sizeof *run->stack);
+    run->frames = calloc((size_t)run->limits.call_depth, sizeof *run->frames);
+    fmt_init(&run->text);
+    run->std = (VmStd){ { std_alloc, std_fail, std_charge }, run };
+    if (!run->stack || !run->frames) {
+        vm_run_free(run);
+        return NULL;
+    }
+    return run;
+}
+
+void vm_run_free(VmRun *run)
+{
+    if (!run) return;
+    arena_free(&run->arena);
+    fmt_free(&run->text);
+    free(run->stack);
+    free(run->frames);
+    free(run);
+}
+
+const VmError *vm_error(const VmRun *run) { return &run->error; }
+int64_t vm_wait_seconds(const VmRun *run) { return run->wait_seconds; }
+uint64_t vm_instructions(const VmRun *run) { return run->limits.instructions - run->budget; }
+
+static void set_error(VmRun *run, const VmFunc *fn, uint32_t pc, VmErrorCode code, const char *fmt, ...)
+    PRINTF_LIKE(5, 6);
+
+/* Fills run->error with where the run was: artifact, function, line. */
+static void set_error(VmRun *run, const VmFunc *fn, uint32_t pc, VmErrorCode code, const char *fmt, ...)
+{
+    VmError *e = &run->error;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    const Artifact *art = fn ? fn->mod->art : run->program->mods[0].art;
+    e->artifact = art->name;
+    e->function = fn ? art->functions[fn->index].name : NULL;
+    e->line = fn ? art_line(art, fn->index, pc) : 0;
+}
+
+static void memory_error(VmRun *run, const VmFunc *fn, uint32_t pc)
+{
+    size_t mb = run->limits.memory / (1024 * 1024);
+    if (mb * 1024 * 1024 == run->limits.memory)
+        set_error(run, fn, pc, VMERR_MEMORY, "memory limit exceeded (%zu MB)", mb);
+    else
+        set_error(run, fn, pc, VMERR_MEMORY, "memory limit exceeded (%zu bytes)", run->limits.memory);
+}
+
+/* ========================================================== arithmetic */
+
+/* Result tags of the unit arithmetic; VAL_NIL (0) marks a kind error.
+ * Indexed by tag & 15: tags are < VAL_NTAGS <= 16. */
+#define T16 [16][16]
+static const uint8_t addi_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_BYTES][VAL_BYTES] = VAL_BYTES,
+    [VAL_DURATION][VAL_DURATION] = VAL_DURATION, [VAL_TIME][VAL_DURATION] = VAL_TIME,
+    [VAL_DURATION][VAL_TIME] = VAL_TIME,
+};
+static const uint8_t subi_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_BYTES][VAL_BYTES] = VAL_BYTES,
+    [VAL_DURATION][VAL_DURATION] = VAL_DURATION, [VAL_TIME][VAL_DURATION] = VAL_TIME,
+    [VAL_TIME][VAL_TIME] = VAL_DURATION,
+};
+static const uint8_t muli_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_BYTES][VAL_INT] = VAL_BYTES, [VAL_INT][VAL_BYTES] = VAL_BYTES,
+    [VAL_DURATION][VAL_INT] = VAL_DURATION, [VAL_INT][VAL_DURATION] = VAL_DURATION,
+};
+static const uint8_t divi_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_BYTES][VAL_INT] = VAL_BYTES, [VAL_DURATION][VAL_INT] = VAL_DURATION,
+};
+static const uint8_t modi_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_BYTES][VAL_BYTES] = VAL_BYTES,
+    [VAL_DURATION][VAL_DURATION] = VAL_DURATION,
+};
+#define NUMS                                                              \
+    [VAL_INT][VAL_INT] = VAL_FLOAT, [VAL_INT][VAL_FLOAT] = VAL_FLOAT, \
+    [VAL_FLOAT][VAL_INT] = VAL_FLOAT, [VAL_FLOAT][VAL_FLOAT] = VAL_FLOAT
+static const uint8_t addf_tag T16 = { NUMS, [VAL_PERCENT][VAL_PERCENT] = VAL_PERCENT };
+static const uint8_t mulf_tag T16 = {
+    NUMS, [VAL_PERCENT][VAL_INT] = VAL_PERCENT, [VAL_PERCENT][VAL_FLOAT] = VAL_PERCENT,
+    [VAL_INT][VAL_PERCENT] = VAL_PERCENT, [VAL_FLOAT][VAL_PERCENT] = VAL_PERCENT,
+};
+static const uint8_t divf_tag T16 = {
+    NUMS, [VAL_BYTES][VAL_BYTES] = VAL_FLOAT, [VAL_DURATION][VAL_DURATION] = VAL_FLOAT,
+    [VAL_PERCENT][VAL_INT] = VAL_PERCENT, [VAL_PERCENT][VAL_FLOAT] = VAL_PERCENT,
+    [VAL_PERCENT][VAL_PERCENT] = VAL_FLOAT,
+};
+/* MULR DIVR: an integral unit times or over a number */
+static const uint8_t scale_tag T16 = {
+    [VAL_INT][VAL_INT] = VAL_INT, [VAL_INT][VAL_FLOAT] = VAL_INT,
+    [VAL_BYTES][VAL_INT] = VAL_BYTES, [VAL_BYTES][VAL_FLOAT] = VAL_BYTES,
+    [VAL_DURATION][VAL_INT] = VAL_DURATION, [VAL_DURATION][VAL_FLOAT] = VAL_DURATION,
+};
+static const bool is_integral_tag[16] = {
+    [VAL_INT] = true, [VAL_BYTES] = true, [VAL_DURATION] = true, [VAL_TIME] = true,
+};
+
+static const char *const tag_names[16] = {
+    "nil", "bool", "int", "bytes", "duration", "time", "float", "percent", "string", "list", "record",
+    "?", "?", "?", "?", "?",
+};
+
+static inline double as_double(const Value *v)
+{
+    return is_integral_tag[v->tag & 15] ? (double)v->as.i : v->as.f;
+}
+
+/* A double rounded half away from zero into an int64; false when out of range. */
+static bool round_to_int(double x, int64_t *out)
+{
+    double r = round(x);
+    if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0)) return false;
+    *out = (int64_t)r;
+    return true;
+}
+
+/* p percent of the integral x, rounded half away from zero, exactly: p is
+ * m * 2^e with an integral m, so x*p/100 = x*m*2^e/100 in 128-bit integers. */
+static bool percent_of_integral(double p, int64_t x, int64_t *out)
+{
+    if (!isfinite(p)) return false;
+    if (p == 0 || x == 0) {
+        *out = 0;
+        return true;
+    }
+#if defined(__SIZEOF_INT128__)
+    int e;
+    double fr = frexp(fabs(p), &e);
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    e -= 53;
+    while (!(m & 1)) m >>= 1, e++;
+    bool negative = (p < 0) != (x < 0);
+    unsigned __int128 num = (unsigned __int128)(x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x) * m;
+    unsigned __int128 den = 100;
+    if (e > 0) {
+        if (e > 60 || (num >> (120 - e)) != 0) return false;   /* far beyond int64 */
+        num <<= e;
+    } else if (e < 0) {
+        if (-e > 120) {
+            *out = 0;
+            return true;
+        }
+        den <<= -e;
+    }
+    unsigned __int128 q = num / den, rem = num % den;
+    if (rem >= den - rem) q++;   /* half away from zero, on the magnitude */
+    if (q > (unsigned __int128)INT64_MAX + (negative ? 1 : 0)) return false;
+    *out = negative ? (int64_t)(0 - (uint64_t)q) : (int64_t)q;
+    return true;
+#else
+    long double r = (long double)x * p / 100.0L;
+    return round_to_int((double)r, out);
+#endif
+}
+
+/* Orders two values for LT/LE; false when they do not compare. */
+static bool compare(const Value *b, const Value *c, int *order)
+{
+    if (b->tag == c->tag) {
+        switch ((ValTag)b->tag) {
+        case VAL_INT:
+        case VAL_BYTES:
+        case VAL_DURATION:
+        case VAL_TIME: *order = (b->as.i > c->as.i) - (b->as.i < c->as.i); return true;
+        case VAL_FLOAT:
+        case VAL_PERCENT: *order = (b->as.f > c->as.f) - (b->as.f < c->as.f); return true;
+        case VAL_STR: {
+            uint32_t n = b->as.s->len < c->as.s->len ? b->as.s->len : c->as.s->len;
+            int k = memcmp(b->as.s->data, c->as.s->data, n);
+            *order = k ? (k > 0) - (k < 0) : (b->as.s->len > c->as.s->len) - (b->as.s->len < c->as.s->len);
+            return true;
+        }
+        default: return false;
+        }
+    }
+    if ((b->tag == VAL_INT || b->tag == VAL_FLOAT) && (c->tag == VAL_INT || c->tag == VAL_FLOAT)) {
+        double x = as_double(b), y = as_double(c);
+        *order = (x > y) - (x < y);
+        return true;
+    }
+    return false;
+}
+
+static inline bool equal_fast(const Value *b, const Value *c)
+{
+    if (b->tag == c->tag) {
+        if (is_integral_tag[b->tag & 15]) return b->as.i == c->as.i;
+        if (b->tag == VAL_STR)
+            return b->as.s == c->as.s ||
+                   (b->as.s->len == c->as.s->len && memcmp(b->as.s->data, c->as.s->data, b->as.s->len) == 0);
+        if (b->tag == VAL_BOOL) return b->as.b == c->as.b;
+    }
+    return val_equal(b, c);
+}
+
+/* Work of a deep comparison, for the budget: items of lists and records. */
+static uint64_t equality_cost(const Value *v)
+{
+    if (v->tag == VAL_LIST) return v->as.l->len;
+    if (v->tag == VAL_RECORD) return v->as.r->len;
+    if (v->tag == VAL_STR) return v->as.s->len / STD_BYTES_PER_CHARGE;
+    return 0;
+}
+
+static bool substring(const VStr *hay, const VStr *needle)
+{
+    if (needle->len > hay->len) return false;
+    if (needle->len == 0) return true;
+    for (uint32_t i = 0; i + needle->len <= hay->len; i++)
+        if (hay->data[i] == needle->data[0] && memcmp(hay->data + i, needle->data, needle->len) == 0) return true;
+    return false;
+}
+
+/* Do ACT's arguments follow the conventions of spec/artifact.md? */
+static bool list_of_strings(const Value *v)
+{
+    if (v->tag != VAL_LIST) return false;
+    for (uint32_t i = 0; i < v->as.l->len; i++)
+        if (v->as.l->items[i].tag != VAL_STR) return false;
+    return true;
+}
+
+static bool action_args_ok(ActionKind kind, const Value *a)
+{
+    switch (kind) {
+    case ACT_EMAIL:
+        return list_of_strings(&a[0]) && (a[1].tag == VAL_STR || a[1].tag == VAL_NIL) &&
+               (a[2].tag == VAL_STR || a[2].tag == VAL_NIL) && (a[3].tag == VAL_STR || a[3].tag == VAL_NIL) &&
+               (a[4].tag == VAL_NIL || list_of_strings(&a[4])) && (a[5].tag == VAL_NIL || list_of_strings(&a[5])) &&
+               (a[6].tag == VAL_STR || a[6].tag == VAL_NIL);
+    case ACT_WEBHOOK: return a[0].tag == VAL_STR && (a[1].tag == VAL_RECORD || a[1].tag == VAL_NIL);
+    case ACT_TOPUP: return a[0].tag == VAL_BYTES;
+    case ACT_TAG:
+    case ACT_UNTAG: return a[0].tag == VAL_STR;
+    default: return true;
+    }
+}
+
+/* ================================================================= loop */
+
+static int detach(VmRun *run);
+
+/* Runs from the top frame's pc until the bottom frame returns, the run
+ * stops, waits or fails. */
+static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value *result)
+{
+    VmFrame *frame = &run->frames[run->depth - 1];
+    const VmFunc *fn = frame->fn;
+    const uint32_t *code = fn->code;
+    const uint32_t *pc = code + frame->pc;
+    Value *R = run->stack + frame->base;
+    const Value *K = fn->k;
+    uint64_t budget = run->budget;
+    uint32_t ins;
+    Value ret;
+    const char *op_text;
+
+#define RA (R[INS_A(ins)])
+#define RB (R[INS_B(ins)])
+#define RC (R[INS_C(ins)])
+#define PC_NOW ((uint32_t)(pc - code - 1))
+#define FAIL(code_, ...)                                        \
+    do {                                                        \
+        set_error(run, fn, PC_NOW, code_, __VA_ARGS__);         \
+        goto failed;                                            \
+    } while (0)
+#define FAIL_KINDS(what) \
+    FAIL(VMERR_TYPE, "%s of %s and %s", what, tag_names[RB.tag & 15], tag_names[RC.tag & 15])
+#define FAIL_KIND(what, v) FAIL(VMERR_TYPE, "%s of a %s", what, tag_names[(v).tag & 15])
+#define LOAD_FRAME()                                 \
+    do {                                             \
+        fn = frame->fn;                              \
+        code = fn->code;                             \
+        pc = code + frame->pc;                       \
+        R = run->stack + frame->base;                \
+        K = fn->k;                                   \
+    } while (0)
+
+#ifdef VM_COMPUTED_GOTO
+#define OP_LABEL(name, fmt, a, b, c, doc) &&L_##name,
+    static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) [OP_NOPCODES ... 255] = &&L_bad };
+#undef OP_LABEL
+#define CASE(name) L_##name:
+#define NEXT()                                      \
+    do {                                            \
+        if (UNLIKELY(budget == 0)) goto out_of_budget; \
+        budget--;                                   \
+        ins = *pc++;                                \
+        goto *labels[INS_OP(ins)];                  \
+    } while (0)
+    NEXT();
+#else
+#define CASE(name) case OP_##name:
+#define NEXT() goto dispatch
+dispatch:
+    if (UNLIKELY(budget == 0)) goto out_of_budget;
+    budget--;
+    ins = *pc++;
+    switch (INS_OP(ins)) {
+#endif
+
+    CASE(MOVE) RA = RB; NEXT();
+    CASE(LOADK) RA = K[INS_BX(ins)]; NEXT();
+    CASE(LOADB) RA = val_bool(INS_B(ins) != 0); NEXT();
+    CASE(LOADNIL) RA = val_nil(); NEXT();
+    CASE(EVENT)
+        if (UNLIKELY(INS_B(ins) >= env->nevent)) FAIL(VMERR_TYPE, "event field %u is not given", INS_B(ins));
+        RA = env->event[INS_B(ins)];
+        NEXT();
+    CASE(SIM)
+        if (UNLIKELY(!env->sim)) FAIL(VMERR_TYPE, "no SIM for this event");
+        RA = env->sim[INS_B(ins)];
+        NEXT();
+    CASE(INPUT) {
+        uint32_t slot = fn->mod->input_map[INS_BX(ins)];
+        if (UNLIKELY(slot >= env->ninputs)) FAIL(VMERR_TYPE, "input %u is not given", slot);
+        RA = env->inputs[slot];
+        NEXT();
+    }
+    CASE(CTX) RA = env->ctx[INS_B(ins)]; NEXT();
+
+    CASE(ADDI) {
+        uint8_t tag = addi_tag[RB.tag & 15][RC.tag & 15];
+        int64_t r;
+        if (UNLIKELY(!tag)) FAIL_KINDS("+");
+        if (UNLIKELY(add_overflows(RB.as.i, RC.as.i, &r))) FAIL(VMERR_OVERFLOW, "overflow in +");
+        RA = val_integral(tag, r);
+        NEXT();
+    }
+    CASE(SUBI) {
+        uint8_t tag = subi_tag[RB.tag & 15][RC.tag & 15];
+        int64_t r;
+        if (UNLIKELY(!tag)) FAIL_KINDS("-");
+        if (UNLIKELY(sub_overflows(RB.as.i, RC.as.i, &r))) FAIL(VMERR_OVERFLOW, "overflow in -");
+        RA = val_integral(tag, r);
+        NEXT();
+    }
+    CASE(MULI) {
+        uint8_t tag = muli_tag[RB.tag & 15][RC.tag & 15];
+        int64_t r;
+        if (UNLIKELY(!tag)) FAIL_KINDS("*");
+        if (UNLIKELY(mul_overflows(RB.as.i, RC.as.i, &r))) FAIL(VMERR_OVERFLOW, "overflow in *");
+        RA = val_integral(tag, r);
+        NEXT();
+    }
+    CASE(DIVI) {
+        uint8_t tag = divi_tag[RB.tag & 15][RC.tag & 15];
+        if (UNLIKELY(!tag)) FAIL_KINDS("/");
+        if (UNLIKELY(RC.as.i == 0)) FAIL(VMERR_DIV_ZERO, "division by zero");
+        if (UNLIKELY(RC.as.i == -1 && RB.as.i == INT64_MIN)) FAIL(VMERR_OVERFLOW, "overflow in /");
+        RA = val_integral(tag, RB.as.i / RC.as.i);
+        NEXT();
+    }
+    CASE(MODI) {
+        uint8_t tag = modi_tag[RB.tag & 15][RC.tag & 15];
+        if (UNLIKELY(!tag)) FAIL_KINDS("mod");
+        int64_t b = RB.as.i, c = RC.as.i;
+        if (UNLIKELY(c == 0)) FAIL(VMERR_DIV_ZERO, "division by zero in mod");
+        int64_t r = c == -1 ? 0 : b % c;
+        if (r != 0 && (r < 0) != (c < 0)) r += c;
+        RA = val_integral(tag, r);
+        NEXT();
+    }
+    CASE(ADDF) op_text = "+"; { uint8_t tag = addf_tag[RB.tag & 15][RC.tag & 15]; if (UNLIKELY(!tag)) goto float_kinds; ret = val_real(tag, as_double(&RB) + as_double(&RC)); goto float_result; }
+    CASE(SUBF) op_text = "-"; { uint8_t tag = addf_tag[RB.tag & 15][RC.tag & 15]; if (UNLIKELY(!tag)) goto float_kinds; ret = val_real(tag, as_double(&RB) - as_double(&RC)); goto float_result; }
+    CASE(MULF) op_text = "*"; { uint8_t tag = mulf_tag[RB.tag & 15][RC.tag & 15]; if (UNLIKELY(!tag)) goto float_kinds; ret = val_real(tag, as_double(&RB) * as_double(&RC)); goto float_result; }
+    CASE(DIVF) {
+        op_text = "/";
+        uint8_t tag = divf_tag[RB.tag & 15][RC.tag & 15];
+        if (UNLIKELY(!tag)) goto float_kinds;
+        double c = as_double(&RC);
+        if (UNLIKELY(c == 0)) FAIL(VMERR_DIV_ZERO, "division by zero");
+        ret = val_real(tag, as_double(&RB) / c);
+        goto float_result;
+    }
+    CASE(MODF) {
+        op_text = "mod";
+        uint8_t tag = addf_tag[RB.tag & 15][RC.tag & 15];
+        if (UNLIKELY(!tag)) goto float_kinds;
+        double b = as_double(&RB), c = as_double(&RC);
+        if (UNLIKELY(c == 0)) FAIL(VMERR_DIV_ZERO, "division by zero in mod");
+        double r = fmod(b, c);
+        if (r != 0 && (r < 0) != (c < 0)) r += c;
+        ret = val_real(tag, r);
+        goto float_result;
+    }
+    float_kinds:
+        FAIL_KINDS(op_text);
+    float_result:
+        if (UNLIKELY(!isfinite(ret.as.f))) FAIL(VMERR_OVERFLOW, "overflow in %s", op_text);
+        RA = ret;
+        NEXT();
+    CASE(MULR)
+    CASE(DIVR) {
+        bool mul = INS_OP(ins) == OP_MULR;
+        uint8_t tag = scale_tag[RB.tag & 15][RC.tag & 15];
+        int64_t r;
+        if (UNLIKELY(!tag)) FAIL_KINDS(mul ? "*" : "/");
+        double c = as_double(&RC);
+        if (!mul && UNLIKELY(c == 0)) FAIL(VMERR_DIV_ZERO, "division by zero");
+        double x = mul ? (double)RB.as.i * c : (double)RB.as.i / c;
+        if (UNLIKELY(!round_to_int(x, &r))) FAIL(VMERR_OVERFLOW, "overflow in %s", mul ? "*" : "/");
+        RA = val_integral(tag, r);
+        NEXT();
+    }
+    CASE(OF) {
+        if (UNLIKELY(RB.tag != VAL_PERCENT)) FAIL_KINDS("of");
+        uint32_t tag = RC.tag;
+        if (tag == VAL_INT || tag == VAL_BYTES || tag == VAL_DURATION) {
+            int64_t r;
+            if (UNLIKELY(!percent_of_integral(RB.as.f, RC.as.i, &r))) FAIL(VMERR_OVERFLOW, "overflow in of");
+            RA = val_integral(tag, r);
+        } else if (tag == VAL_FLOAT || tag == VAL_PERCENT) {
+            double r = RB.as.f * RC.as.f / 100.0;
+            if (UNLIKELY(!isfinite(r))) FAIL(VMERR_OVERFLOW, "overflow in of");
+            RA = val_real(tag, r);
+        } else {
+            FAIL_KINDS("of");
+        }
+        NEXT();
+    }
+    CASE(NEGI) {
+        uint32_t tag = RB.tag;
+        if (UNLIKELY(tag != VAL_INT && tag != VAL_BYTES && tag != VAL_DURATION)) FAIL_KIND("negation", RB);
+        if (UNLIKELY(RB.as.i == INT64_MIN)) FAIL(VMERR_OVERFLOW, "overflow in negation");
+        RA = val_integral(tag, -RB.as.i);
+        NEXT();
+    }
+    CASE(NEGF) {
+        uint32_t tag = RB.tag;
+        if (UNLIKELY(tag != VAL_FLOAT && tag != VAL_PERCENT)) FAIL_KIND("negation", RB);
+        RA = val_real(tag, -RB.as.f);
+        NEXT();
+    }
+
+    CASE(EQ)
+    CASE(NE) {
+        uint64_t cost = equality_cost(&RB);
+        if (UNLIKELY(cost)) {
+            if (cost > budget) goto out_of_budget;
+            budget -= cost;
+        }
+        bool eq = equal_fast(&RB, &RC);
+        RA = val_bool(INS_OP(ins) == OP_EQ ? eq : !eq);
+        NEXT();
+    }
+    CASE(LT)
+    CASE(LE) {
+        bool r;
+        if (LIKELY(RB.tag == RC.tag && is_integral_tag[RB.tag & 15])) {
+            r = INS_OP(ins) == OP_LT ? RB.as.i < RC.as.i : RB.as.i <= RC.as.i;
+        } else {
+            int order;
+            if (UNLIKELY(!compare(&RB, &RC, &order))) FAIL_KINDS("comparison");
+            r = INS_OP(ins) == OP_LT ? order < 0 : order <= 0;
+        }
+        RA = val_bool(r);
+        NEXT();
+    }
+    CASE(NOT)
+        if (UNLIKELY(RB.tag != VAL_BOOL)) FAIL_KIND("not", RB);
+        RA = val_bool(!RB.as.b);
+        NEXT();
+    CASE(IN) {
+        bool found = false;
+        if (RC.tag == VAL_LIST) {
+            const VList *l = RC.as.l;
+            if (l->len > budget) goto out_of_budget;
+            budget -= l->len;
+            for (uint32_t i = 0; i < l->len && !found; i++) found = equal_fast(&RB, &l->items[i]);
+        } else if (RC.tag == VAL_STR && RB.tag == VAL_STR) {
+            uint64_t cost = RC.as.s->len / STD_BYTES_PER_CHARGE;
+            if (cost > budget) goto out_of_budget;
+            budget -= cost;
+            found = substring(RC.as.s, RB.as.s);
+        } else {
+            FAIL_KINDS("in");
+        }
+        RA = val_bool(found);
+        NEXT();
+    }
+
+    CASE(JMP) pc += INS_SBX(ins); NEXT();
+    CASE(JMPF)
+        if (UNLIKELY(RA.tag != VAL_BOOL)) FAIL_KIND("a condition", RA);
+        if (!RA.as.b) pc += INS_SBX(ins);
+        NEXT();
+    CASE(JMPT)
+        if (UNLIKELY(RA.tag != VAL_BOOL)) FAIL_KIND("a condition", RA);
+        if (RA.as.b) pc += INS_SBX(ins);
+        NEXT();
+    CASE(FORPREP)
+        if (UNLIKELY(RA.tag != VAL_LIST)) FAIL_KIND("a loop over", RA);
+        R[INS_A(ins) + 1] = val_integral(VAL_INT, 0);
+        pc += INS_SBX(ins);
+        NEXT();
+    CASE(FORLOOP) {
+        Value *list = &RA, *counter = list + 1;
+        if (UNLIKELY(list->tag != VAL_LIST || counter->tag != VAL_INT || counter->as.i < 0))
+            FAIL(VMERR_TYPE, "a loop's list or counter was overwritten");
+        if ((uint64_t)counter->as.i < list->as.l->len) {
+            counter[1] = list->as.l->items[counter->as.i];
+            counter->as.i++;
+            pc += INS_SBX(ins);
+        }
+        NEXT();
+    }
+    CASE(CALL) {
+        const VmFunc *callee = fn->mod->callees[INS_B(ins)];
+        if (UNLIKELY(run->depth >= run->limits.call_depth))
+            FAIL(VMERR_DEPTH, "call depth exceeded (%d)", run->limits.call_depth);
+        uint32_t base = frame->base + fn->nregs;
+        if (UNLIKELY(base + callee->nregs > run->stack_size))
+            FAIL(VMERR_DEPTH, "call depth exceeded (%d)", run->limits.call_depth);
+        Value *args = &RA, *callee_regs = run->stack + base;
+        for (uint32_t i = 0; i < callee->nparams; i++) callee_regs[i] = args[i];
+        for (uint32_t i = callee->nparams; i < callee->nregs; i++) callee_regs[i] = val_nil();
+        frame->pc = (uint32_t)(pc - code);
+        frame = &run->frames[run->depth++];
+        *frame = (VmFrame){ callee, 0, base };
+        LOAD_FRAME();
+        NEXT();
+    }
+    CASE(CALLB) {
+        const StdBuiltin *row = &std_builtins[INS_B(ins)];
+        int nargs = (int)INS_C(ins);
+        Value *args = &RA, out;
+        for (int i = 0; i < nargs; i++)
+            if (UNLIKELY(!std_accepts(row->params[i], &args[i])))
+                FAIL(VMERR_TYPE, "argument %d of %s is a %s", i + 1, row->name, tag_names[args[i].tag & 15]);
+        run->budget = budget;
+        run->std_failed = false;
+        int rc = row->fn(&run->std.base, args, nargs, &out);
+        budget = run->budget;
+        if (UNLIKELY(rc != 0)) {
+            if (run->std_failed) {
+                set_error(run, fn, PC_NOW, VMERR_BUILTIN, "%s", run->std_message);
+                goto failed;
+            }
+            memory_error(run, fn, PC_NOW);
+            goto failed;
+        }
+        if (UNLIKELY(budget == 0)) goto out_of_budget;
+        RA = out;
+        NEXT();
+    }
+    CASE(RET)
+        ret = INS_B(ins) ? RA : val_nil();
+        if (--run->depth == 0) goto done;
+        frame = &run->frames[run->depth - 1];
+        LOAD_FRAME();
+        R[INS_A(pc[-1])] = ret;
+        NEXT();
+    CASE(STOP)
+        ret = val_nil();
+        run->depth = 0;
+        goto done;
+
+    CASE(LIST) {
+        uint32_t n = INS_C(ins), depth = 1;
+        Value *items = &RB;
+        for (uint32_t i = 0; i < n; i++)
+            if (val_depth(&items[i]) >= depth) depth = val_depth(&items[i]) + 1;
+        if (UNLIKELY(depth > VAL_MAX_DEPTH)) FAIL(VMERR_MEMORY, "values nest deeper than %d", VAL_MAX_DEPTH);
+        VList *l = arena_alloc(&run->arena, sizeof(VList) + n * sizeof(Value));
+        if (UNLIKELY(!l)) goto out_of_memory;
+        l->len = n;
+        l->depth = depth;
+        memcpy(l->items, items, n * sizeof(Value));
+        RA = val_list(l);
+        NEXT();
+    }
+    CASE(RECORD) {
+        uint32_t n = INS_C(ins), depth = 1;
+        const VStr *const *keys = fn->mod->keysets[INS_BX(*pc)];
+        pc++;   /* the EXTRA word */
+        Value *values = &RB;
+        for (uint32_t i = 0; i < n; i++)
+            if (val_depth(&values[i]) >= depth) depth = val_depth(&values[i]) + 1;
+        if (UNLIKELY(depth > VAL_MAX_DEPTH)) FAIL(VMERR_MEMORY, "values nest deeper than %d", VAL_MAX_DEPTH);
+        VRecord *r = arena_alloc(&run->arena, sizeof(VRecord) + n * sizeof(Value));
+        if (UNLIKELY(!r)) goto out_of_memory;
+        r->len = n;
+        r->depth = depth;
+        r->keys = keys;
+        memcpy(r->values, values, n * sizeof(Value));
+        RA = val_record(r);
+        NEXT();
+    }
+    CASE(EXTRA) FAIL(VMERR_TYPE, "an EXTRA word was executed");
+    CASE(GETFIELD)
+        if (UNLIKELY(RB.tag != VAL_RECORD || INS_C(ins) >= RB.as.r->len))
+            FAIL(VMERR_TYPE, "field %u of a %s", INS_C(ins), tag_names[RB.tag & 15]);
+        RA = RB.as.r->values[INS_C(ins)];
+        NEXT();
+    CASE(INDEX)
+        if (UNLIKELY(RB.tag != VAL_LIST || RC.tag != VAL_INT)) FAIL_KINDS("indexing");
+        if (UNLIKELY(RC.as.i < 0 || (uint64_t)RC.as.i >= RB.as.l->len))
+            FAIL(VMERR_INDEX, "index %" PRId64 " out of range for a list of %u", RC.as.i, RB.as.l->len);
+        RA = RB.as.l->items[RC.as.i];
+        NEXT();
+    CASE(CONCAT) {
+        FmtBuf *text = &run->text;
+        fmt_reset(text);
+        for (uint32_t i = 0; i < INS_C(ins); i++) fmt_value(text, &R[INS_B(ins) + i]);
+        uint64_t cost = INS_C(ins) + text->len / STD_BYTES_PER_CHARGE;
+        if (cost > budget) goto out_of_budget;
+        budget -= cost;
+        if (UNLIKELY(text->truncated)) goto out_of_memory;
+        run->budget = budget;
+        const VStr *s = std_make_str(&run->std.base, text->data ? text->data : "", text->len);
+        if (UNLIKELY(!s)) goto out_of_memory;
+        RA = val_str(s);
+        NEXT();
+    }
+
+    CASE(ACT) {
+        ActionKind kind = (ActionKind)INS_B(ins);
+        char message[160] = "";
+        if (UNLIKELY(!action_args_ok(kind, &RA)))
+            FAIL(VMERR_TYPE, "the arguments of %s do not follow its conventions", cat_action_names[kind]);
+        if (UNLIKELY(!host || !host->action)) FAIL(VMERR_HOST, "%s: this run cannot take actions", cat_action_names[kind]);
+        uint32_t line = art_line(fn->mod->art, fn->index, PC_NOW);
+        if (host->action(host->ctx, kind, &RA, (int)INS_C(ins), line, message, sizeof message) != 0)
+            FAIL(VMERR_HOST, "%s: %s", cat_action_names[kind], message[0] ? message : "refused");
+        NEXT();
+    }
+    CASE(LOG)
+        if (UNLIKELY(RA.tag != VAL_STR)) FAIL_KIND("log", RA);
+        if (host && host->log) host->log(host->ctx, RA.as.s->data, RA.as.s->len, art_line(fn->mod->art, fn->index, PC_NOW));
+        NEXT();
+    CASE(WAIT)
+        if (UNLIKELY(RA.tag != VAL_DURATION)) FAIL_KIND("wait", RA);
+        run->wait_seconds = RA.as.i > 0 ? RA.as.i : 0;
+        frame->pc = (uint32_t)(pc - code);
+        run->budget = budget;
+        /* the registers may point into the embedder's env: make the run own them */
+        if (detach(run) != 0) {
+            memory_error(run, fn, PC_NOW);
+            run->depth = 0;
+            return VM_FAILED;
+        }
+        run->waiting = true;
+        return VM_WAITING;
+
+#ifdef VM_COMPUTED_GOTO
+L_bad:
+#else
+    default: break;
+    }
+#endif
+    FAIL(VMERR_TYPE, "unknown opcode %u", INS_OP(ins));
+
+out_of_budget:
+    set_error(run, fn, PC_NOW, VMERR_BUDGET, "instruction budget exceeded (%" PRIu64 " instructions)",
+              run->limits.instructions);
+    budget = 0;
+    goto failed;
+out_of_memory:
+    memory_error(run, fn, PC_NOW);
+failed:
+    run->budget = budget;
+    run->depth = 0;
+    return VM_FAILED;
+done:
+    run->budget = budget;
+    if (result) *result = ret;
+    return VM_DONE;
+
+#undef RA
+#undef RB
+#undef RC
+#undef PC_NOW
+#undef FAIL
+#undef FAIL_KINDS
+#undef FAIL_KIND
+#undef LOAD_FRAME
+#undef CASE
+#undef NEXT
+}
+
+static const VmEnv empty_env;
+
+static VmStatus fail_early(VmRun *run, VmErrorCode code, const char *message)
+{
+    set_error(run, NULL, 0, code, "%s", message);
+    run->depth = 0;
+    return VM_FAILED;
+}
+
+VmStatus vm_call(VmRun *run, int32_t fn_index, const Value *args, int nargs, const VmEnv *env,
+                 const VmHost *host, Value *result)
+{
+    run->waiting = false;
+    run->error.code = VMERR_NONE;
+    run->error.message[0] = '\0';
+    run->budget = run->limits.instructions;
+    if (run->arena.used) arena_reset(&run->arena);
+    if (result) *result = val_nil();
+    const VmModule *main_mod = &run->program->mods[0];
+    if (fn_index < 0 || (uint32_t)fn_index >= main_mod->art->nfunctions)
+        return fail_early(run, VMERR_TYPE, "no such function");
+    const VmFunc *fn = &main_mod->funcs[fn_index];
+    if (nargs != fn->nparams) return fail_early(run, VMERR_TYPE, "wrong number of arguments");
+    Value *regs = run->stack;
+    for (int i = 0; i < nargs; i++) regs[i] = args[i];
+    for (uint32_t i = (uint32_t)nargs; i < fn->nregs; i++) regs[i] = val_nil();
+    run->frames[0] = (VmFrame){ fn, 0, 0 };
+    run->depth = 1;
+    return execute(run, env ? env : &empty_env, host, result);
+}
+
+VmStatus vm_resume(VmRun *run, const VmEnv *env, const VmHost *host, Value *result)
+{
+    if (result) *result = val_nil();
+    if (!run->waiting || run->depth == 0) return fail_early(run, VMERR_STATE, "the run is not waiting");
+    run->waiting = false;
+    run->error.code = VMERR_NONE;
+    run->error.message[0] = '\0';
+    run->budget = run->limits.instructions;
+    return execute(run, env ? env : &empty_env, host, result);
+}
+
+/* ============================================================ run state */
+
+/* Objects (strings, lists, records) are written once each, children before
+ * parents, and referred to by number; see spec/artifact.md. */
+
+typedef struct ObjMap {
+    const void **keys;
+    uint32_t *ids;
+    uint32_t cap, count;
+} ObjMap;
+
+typedef struct Saver {
+    uint8_t *data;
+    size_t len, cap;
+    bool failed;
+    ObjMap map;
+} Saver;
+
+static void save_put(Saver *s, const void *bytes, size_t n)
+{
+    if (s->failed) return;
+    if (s->len + n > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        while (cap < s->len + n) cap *= 2;
+        uint8_t *grown = realloc(s->data, cap);
+        if (!grown) {
+            s->failed = true;
+            return;
+        }
+        s->data = grown;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, bytes, n);
+    s->len += n;
+}
+
+static void save_u8(Saver *s, uint8_t v) { save_put(s, &v, 1); }
+
+static void save_u32(Saver *s, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    save_put(s, b, 4);
+}
+
+static void save_u64(Saver *s, uint64_t v)
+{
+    save_u32(s, (uint32_t)v);
+    save_u32(s, (uint32_t)(v >> 32));
+}
+
+static size_t map_slot(const ObjMap *m, const void *key)
+{
+    size_t h = ((uintptr_t)key >> 4) * 0x9e3779b97f4a7c15u;
+    size_t i = h & (m->cap - 1);
+    while (m->keys[i] && m->keys[i] != key) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static bool map_find(const ObjMap *m, const void *key, uint32_t *id)
+{
+    if (!m->cap) return false;
+    size_t i = map_slot(m, key);
+    if (!m->keys[i]) return false;
+    *id = m->ids[i];
+    return true;
+}
+
+static bool map_add(ObjMap *m, const void *key, uint32_t id)
+{
+    if ((m->count + 1) * 2 > m->cap) {
+        ObjMap grown = { calloc(m->cap ? m->cap * 2 : 64, sizeof(void *)), calloc(m->cap ? m->cap * 2 : 64, sizeof(uint32_t)),
+                         m->cap ? m->cap * 2 : 64, 0 };
+        if (!grown.keys || !grown.ids) {
+            free(grown.keys), free(grown.ids);
+            return false;
+        }
+        for (uint32_t i = 0; i < m->cap; i++)
+            if (m->keys[i]) {
+                size_t slot = map_slot(&grown, m->keys[i]);
+                grown.keys[slot] = m->keys[i];
+                grown.ids[slot] = m->ids[i];
+                grown.count++;
+            }
+        free(m->keys), free(m->ids);
+        *m = grown;
+    }
+    size_t slot = map_slot(m, key);
+    m->keys[slot] = key;
+    m->ids[slot] = id;
+    m->count++;
+    return true;
+}
+
+/* Writes the objects a value reaches (not yet written), then returns. */
+static void save_objects(Saver *s, const Value *v);
+
+static uint32_t save_object_of_str(Saver *s, const VStr *str)
+{
+    uint32_t id;
+    if (map_find(&s->map, str, &id)) return id;
+    id = s->map.count;
+    save_u8(s, VAL_STR);
+    save_u32(s, str->len);
+    save_put(s, str->data, str->len);
+    if (!map_add(&s->map, str, id)) s->failed = true;
+    return id;
+}
+
+static void save_value(Saver *s, const Value *v)
+{
+    save_u8(s, (uint8_t)v->tag);
+    uint32_t id = 0;
+    switch ((ValTag)v->tag) {
+    case VAL_NIL: break;
+    case VAL_BOOL: save_u8(s, v->as.b ? 1 : 0); break;
+    case VAL_INT:
+    case VAL_BYTES:
+    case VAL_DURATION:
+    case VAL_TIME: save_u64(s, (uint64_t)v->as.i); break;
+    case VAL_FLOAT:
+    case VAL_PERCENT: {
+        uint64_t bits;
+        memcpy(&bits, &v->as.f, 8);
+        save_u64(s, bits);
+        break;
+    }
+    case VAL_STR:
+    case VAL_LIST:
+    case VAL_RECORD:
+        if (!map_find(&s->map, v->as.s, &id)) s->failed = true;
+        save_u32(s, id);
+        break;
+    default: s->failed = true;
+    }
+}
+
+static void save_objects(Saver *s, const Value *v)
+{
+    uint32_t id;
+    if (s->failed) return;
+    if (v->tag == VAL_STR) {
+        save_object_of_str(s, v->as.s);
+    } else if (v->tag == VAL_LIST) {
+        const VList *l = v->as.l;
+        if (map_find(&s->map, l, &id)) return;
+        for (uint32_t i = 0; i < l->len; i++) save_objects(s, &l->items[i]);
+        save_u8(s, VAL_LIST);
+        save_u32(s, l->len);
+        for (uint32_t i = 0; i < l->len; i++) save_value(s, &l->items[i]);
+        if (!map_add(&s->map, l, s->map.count)) s->failed = true;
+    } else if (v->tag == VAL_RECORD) {
+        const VRecord *r = v->as.r;
+        if (map_find(&s->map, r, &id)) return;
+        uint32_t *key_ids = malloc((r->len + 1) * sizeof *key_ids);
+        if (!key_ids) {
+            s->failed = true;
+            return;
+        }
+        for (uint32_t i = 0; i < r->len; i++) key_ids[i] = save_object_of_str(s, r->keys[i]);
+        for (uint32_t i = 0; i < r->len; i++) save_objects(s, &r->values[i]);
+        save_u8(s, VAL_RECORD);
+        save_u32(s, r->len);
+        for (uint32_t i = 0; i < r->len; i++) save_u32(s, key_ids[i]);
+        for (uint32_t i = 0; i < r->len; i++) save_value(s, &r->values[i]);
+        free(key_ids);
+        if (!map_add(&s->map, r, s->map.count)) s->failed = true;
+    }
+}
+
+/* Registers in use: every frame's, up to the top frame's last. */
+static uint32_t slots_in_use(const VmRun *run)
+{
+    const VmFrame *top = &run->frames[run->depth - 1];
+    return top->base + top->fn->nregs;
+}
+
+int vm_save(const VmRun *run, uint8_t **bytes, size_t *len)
+{
+    *bytes = NULL;
+    *len = 0;
+    if (!run->waiting || run->depth == 0) return -1;
+    Saver s = { 0 };
+    save_put(&s, VM_STATE_MAGIC, 8);
+    save_u32(&s, VM_STATE_VERSION);
+    save_put(&s, run->program->fingerprint, 32);
+    save_u64(&s, (uint64_t)run->wait_seconds);
+    /* the object count is patched in once known */
+    size_t count_at = s.len;
+    save_u32(&s, 0);
+    uint32_t nslots = slots_in_use(run);
+    for (uint32_t i = 0; i < nslots; i++) save_objects(&s, &run->stack[i]);
+    save_u32(&s, (uint32_t)run->depth);
+    for (int i = 0; i < run->depth; i++) {
+        const VmFrame *f = &run->frames[i];
+        save_u32(&s, module_of(run->program, f->fn->mod->art));
+        save_u32(&s, f->fn->index);
+        save_u32(&s, f->pc);
+    }
+    save_u32(&s, nslots);
+    for (uint32_t i = 0; i < nslots; i++) save_value(&s, &run->stack[i]);
+    free(s.map.keys);
+    free(s.map.ids);
+    if (s.failed) {
+        free(s.data);
+        return -1;
+    }
+    uint32_t n = s.map.count;
+    s.data[count_at] = (uint8_t)n, s.data[count_at + 1] = (uint8_t)(n >> 8);
+    s.data[count_at + 2] = (uint8_t)(n >> 16), s.data[count_at + 3] = (uint8_t)(n >> 24);
+    *bytes = s.data;
+    *len = s.len;
+    return 0;
+}
+
+typedef struct Loader {
+    const uint8_t *data;
+    size_t pos, len;
+    char *err;
+    size_t errlen;
+    bool failed;
+    Value *objects;           /* rebuilt objects, by id */
+    uint32_t nobjects, done;
+    Arena *arena;
+} Loader;
+
+static bool state_fail(Loader *l, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static bool state_fail(Loader *l, const char *fmt, ...)
+{
+    if (l->failed) return false;
+    l->failed = true;
+    int n = snprintf(l->err, l->errlen, "run state, offset %zu: ", l->pos);
+    if (n > 0 && (size_t)n < l->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+static bool load_need(Loader *l, size_t n)
+{
+    if (l->failed) return false;
+    if (n > l->len - l->pos) return state_fail(l, "truncated");
+    return true;
+}
+
+static uint8_t load_u8(Loader *l) { return load_need(l, 1) ? l->data[l->pos++] : 0; }
+
+static uint32_t load_u32(Loader *l)
+{
+    if (!load_need(l, 4)) return 0;
+    const uint8_t *b = l->data + l->pos;
+    l->pos += 4;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t load_u64(Loader *l)
+{
+    uint64_t lo = load_u32(l), hi = load_u32(l);
+    return lo | hi << 32;
+}
+
+/* A value whose objects, if any, are among the first `known` rebuilt. */
+static bool load_value(Loader *l, Value *out, uint32_t known)
+{
+    uint8_t tag = load_u8(l);
+    if (l->failed) return false;
+    switch ((ValTag)tag) {
+    case VAL_NIL: *out = val_nil(); return true;
+    case VAL_BOOL: {
+        uint8_t b = load_u8(l);
+        if (b > 1) return state_fail(l, "a bool is %u", b);
+        *out = val_bool(b);
+        return !l->failed;
+    }
+    case VAL_INT:
+    case VAL_BYTES:
+    case VAL_DURATION:
+    case VAL_TIME: *out = val_integral(tag, (int64_t)load_u64(l)); return !l->failed;
+    case VAL_FLOAT:
+    case VAL_PERCENT: {
+        uint64_t bits = load_u64(l);
+        double f;
+        memcpy(&f, &bits, 8);
+        *out = val_real(tag, f);
+        return !l->failed;
+    }
+    case VAL_STR:
+    case VAL_LIST:
+    case VAL_RECORD: {
+        uint32_t id = load_u32(l);
+        if (l->failed) return false;
+        if (id >= known) return state_fail(l, "object %u referred to before it is defined", id);
+        if (l->objects[id].tag != tag) return state_fail(l, "object %u is not a %s", id, tag_names[tag]);
+        *out = l->objects[id];
+        return true;
+    }
+    default: return state_fail(l, "unknown value tag %u", tag);
+    }
+}
+
+static bool load_object(Loader *l, uint32_t id)
+{
+    uint8_t kind = load_u8(l);
+    uint32_t n = load_u32(l);
+    if (l->failed) return false;
+    if (kind == VAL_STR) {
+        if (!load_need(l, n)) return false;
+        VStr *s = arena_alloc(l->arena, sizeof(VStr) + (size_t)n + 1);
+        if (!s) return state_fail(l, "the run's memory limit is exceeded");
+        s->len = n;
+        memcpy(s->data, l->data + l->pos, n);
+        l->pos += n;
+        l->objects[id] = val_str(s);
+        return true;
+    }
+    if (kind == VAL_LIST) {
+        if (n > l->len - l->pos) return state_fail(l, "a list of %u items cannot fit", n);
+        VList *list = arena_alloc(l->arena, sizeof(VList) + (size_t)n * sizeof(Value));
+        if (!list) return state_fail(l, "the run's memory limit is exceeded");
+        list->len = n;
+        list->depth = 1;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!load_value(l, &list->items[i], id)) return false;
+            if (val_depth(&list->items[i]) >= list->depth) list->depth = val_depth(&list->items[i]) + 1;
+        }
+        if (list->depth > VAL_MAX_DEPTH) return state_fail(l, "values nest deeper than %d", VAL_MAX_DEPTH);
+        l->objects[id] = val_list(list);
+        return true;
+    }
+    if (kind == VAL_RECORD) {
+        if (n > (l->len - l->pos) / 5) return state_fail(l, "a record of %u fields cannot fit", n);
+        VRecord *r = arena_alloc(l->arena, sizeof(VRecord) + (size_t)n * sizeof(Value));
+        const VStr **keys = arena_alloc(l->arena, ((size_t)n + 1) * sizeof *keys);
+        if (!r || !keys) return state_fail(l, "the run's memory limit is exceeded");
+        r->len = n;
+        r->depth = 1;
+        r->keys = keys;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t key = load_u32(l);
+            if (l->failed) return false;
+            if (key >= id || l->objects[key].tag != VAL_STR) return state_fail(l, "a record key is not a string object");
+            keys[i] = l->objects[key].as.s;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (!load_value(l, &r->values[i], id)) return false;
+            if (val_depth(&r->values[i]) >= r->depth) r->depth = val_depth(&r->values[i]) + 1;
+        }
+        if (r->depth > VAL_MAX_DEPTH) return state_fail(l, "values nest deeper than %d", VAL_MAX_DEPTH);
+        l->objects[id] = val_record(r);
+        return true;
+    }
+    return state_fail(l, "unknown object kind %u", kind);
+}
+
+/* Restores into `run` from bytes, all or nothing: on failure the run is
+ * left not waiting. */
+static int restore(VmRun *run, const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+    const VmProgram *p = run->program;
+    Loader l = { .data = bytes, .len = len, .err = err, .errlen = errlen, .arena = &run->arena };
+    run->waiting = false;
+    run->depth = 0;
+    if (!load_need(&l, 8) || memcmp(bytes, VM_STATE_MAGIC, 8) != 0) return state_fail(&l, "not a Flow run state"), -1;
+    l.pos = 8;
+    uint32_t version = load_u32(&l);
+    if (!l.failed && version != VM_STATE_VERSION) return state_fail(&l, "version %u, this VM reads %d", version, VM_STATE_VERSION), -1;
+    if (!load_need(&l, 32)) return -1;
+    if (memcmp(bytes + l.pos, p->fingerprint, 32) != 0) return state_fail(&l, "saved by another program"), -1;
+    l.pos += 32;
+    int64_t wait = (int64_t)load_u64(&l);
+    uint32_t nobjects = load_u32(&l);
+    if (l.failed) return -1;
+    if (nobjects > (len - l.pos) / 5 || nobjects > run->limits.memory / 16)
+        return state_fail(&l, "%u objects cannot fit", nobjects), -1;
+    l.objects = calloc((size_t)nobjects + 1, sizeof *l.objects);
+    if (!l.objects) return state_fail(&l, "out of memory"), -1;
+    l.nobjects = nobjects;
+    int rc = -1;
+    for (uint32_t id = 0; id < nobjects; id++)
+        if (!load_object(&l, id)) goto out;
+    uint32_t nframes = load_u32(&l);
+    if (l.failed) goto out;
+    if (nframes == 0 || nframes > (uint32_t)run->limits.call_depth) {
+        state_fail(&l, "%u frames (the limit is %d)", nframes, run->limits.call_depth);
+        goto out;
+    }
+    uint32_t base = 0;
+    for (uint32_t i = 0; i < nframes; i++) {
+        uint32_t mod = load_u32(&l), f = load_u32(&l), pc = load_u32(&l);
+        if (l.failed) goto out;
+        if (mod >= p->nmods || (i == 0 && mod != 0)) {
+            state_fail(&l, "frame %u: module %u out of range", i, mod);
+            goto out;
+        }
+        const VmModule *m = &p->mods[mod];
+        if (f >= m->art->nfunctions) {
+            state_fail(&l, "frame %u: function %u out of range", i, f);
+            goto out;
+        }
+        const VmFunc *fn = &m->funcs[f];
+        bool top = i + 1 == nframes;
+        if (pc == 0 || pc >= fn->ncode || INS_OP(fn->code[pc - 1]) != (top ? OP_WAIT : OP_CALL)) {
+            state_fail(&l, "frame %u: pc %u does not follow a %s", i, pc, top ? "WAIT" : "CALL");
+            goto out;
+        }
+        if (i > 0) {
+            const VmFrame *caller = &run->frames[i - 1];
+            uint32_t call = caller->fn->code[caller->pc - 1];
+            if (caller->fn->mod->callees[INS_B(call)] != fn) {
+                state_fail(&l, "frame %u: not the function its caller calls", i);
+                goto out;
+            }
+        }
+        if ((uint64_t)base + fn->nregs > run->stack_size) {
+            state_fail(&l, "frame %u: the registers exceed the stack", i);
+            goto out;
+        }
+        run->frames[i] = (VmFrame){ fn, pc, base };
+        base += fn->nregs;
+    }
+    uint32_t nslots = load_u32(&l);
+    if (l.failed) goto out;
+    if (nslots != base) {
+        state_fail(&l, "%u registers, the frames have %u", nslots, base);
+        goto out;
+    }
+    for (uint32_t i = 0; i < nslots; i++)
+        if (!load_value(&l, &run->stack[i], nobjects)) goto out;
+    if (l.pos != len) {
+        state_fail(&l, "%zu bytes after the end", len - l.pos);
+        goto out;
+    }
+    run->depth = (int)nframes;
+    run->wait_seconds = wait < 0 ? 0 : wait;
+    run->waiting = true;
+    rc = 0;
+out:
+    free(l.objects);
+    return rc;
+}
+
+int vm_restore(VmRun *run, const uint8_t *bytes, size_t len, char *err, size_t errlen)
+{
+    arena_reset(&run->arena);
+    run->error.code = VMERR_NONE;
+    if (restore(run, bytes, len, err, errlen) != 0) {
+        arena_reset(&run->arena);
+        run->depth = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* Re-homes a waiting run's values into its own arena (by a save and a
+ * restore), so that nothing it holds points into the embedder's env. */
+static int detach(VmRun *run)
+{
+    uint8_t *bytes;
+    size_t len;
+    char err[128];
+    run->waiting = true;
+    int rc = vm_save(run, &bytes, &len);
+    if (rc == 0) {
+        arena_reset(&run->arena);
+        rc = restore(run, bytes, len, err, sizeof err);
+        free(bytes);
+    }
+    run->waiting = false;
+    return rc;
+}
