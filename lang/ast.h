@@ -367,4 +367,41 @@ TypeExpr *ast_type(Program *prog, Ident name, TypeExpr *arg, Span span);
 /* Prints the tree as an S-expression, for `flowc parse` and golden tests. */
 void ast_dump(const Program *prog, FILE *out);
 
+/* ------------------------------------------------ builders for the grammar */
+/*
+ * One builder per construct, so that each grammar action is one call.  Spans:
+ * a node's span runs from its first token (`start`, the keyword) to the end
+ * of its last part.
+ */
+Ident ast_ident_text(Program *prog, const char *text, size_t len, Span span);
+Ident ast_dotted(Program *prog, Ident left, Ident right);    /* "data" "usage" -> "data.usage" */
+Expr *ast_int(Program *prog, ExprKind kind, int64_t value, Span span);    /* INT BYTES DURATION TIME */
+Expr *ast_float(Program *prog, ExprKind kind, double value, Span span);   /* FLOAT PERCENT */
+Expr *ast_bool(Program *prog, bool value, Span span);
+Expr *ast_string(Program *prog, StrPart *parts, int nparts, bool triple, Span span);
+Stmt *ast_let(Program *prog, StmtKind kind /* S_LET, S_ASSIGN */, Ident name, Expr *value, Span start);
+Stmt *ast_if(Program *prog, Span start, Expr *cond, Block then, const Block *otherwise /* or NULL */);
+Stmt *ast_if_else_if(Program *prog, Span start, Expr *cond, Block then, Stmt *else_if);
+Stmt *ast_for(Program *prog, Span start, Ident var, Expr *list, Block body);
+/* S_RETURN (value may be NULL), S_LOG, S_CALL, S_WAIT */
+Stmt *ast_stmt_expr(Program *prog, StmtKind kind, Span start, Expr *value);
+Stmt *ast_webhook(Program *prog, Span start, Expr *url, Expr *params);
+Stmt *ast_simop(Program *prog, ActionKind action, Span start, Span target, Expr *arg);
+Clause *ast_clause_expr(Program *prog, ClauseKind kind /* C_TITLE C_WHEN C_REARM */, Span start, Expr *value);
+Clause *ast_on(Program *prog, Span start, Ident event, Expr *date, Expr *cron, int at_minutes, Span end);
+Clause *ast_scope(Program *prog, Span start, ScopeKind kind, Span kind_span, Expr *value);
+Clause *ast_repeat(Program *prog, Span start, Expr *after /* NULL: every event */, Span end);
+Clause *ast_active(Program *prog, Span start, Expr *from, Expr *until, Expr *for_);
+Clause *ast_do(Program *prog, Span start, Block body);
+Step *ast_step_expr(Program *prog, StepKind kind /* T_SIM T_ADVANCE T_EXPECT_TRUE */, Span start, Expr *value);
+Step *ast_step_set(Program *prog, Span start, Ident input, Expr *value);
+Step *ast_step_event(Program *prog, Span start, Ident type, Expr *fields, Expr *iccid, Expr *at);
+Step *ast_step_expect(Program *prog, Span start, ActionKind action, Expr *target,
+                      Expr *subject_contains, Span end);
+Decl *ast_input(Program *prog, Span span, Ident name, TypeExpr *type, Expr *dflt);
+Decl *ast_const(Program *prog, Span span, Ident name, Expr *value);
+Decl *ast_flow(Program *prog, Span span, Ident name, AstVec *clauses);
+Decl *ast_sub(Program *prog, Span span, Ident name, AstVec *params, TypeExpr *ret, Block body);
+Decl *ast_test(Program *prog, Span span, Ident title, AstVec *steps);
+
 #endif

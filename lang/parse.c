@@ -1,0 +1,687 @@
+/*
+ * parse.c - the parser's driver: runs the lexer, feeds lemon, decodes strings
+ * and parses their ${} interpolations, and recovers from errors.
+ *
+ * Recovery, in three layers:
+ *  1. inside a flow, a block or a test, lemon's `error` productions resume
+ *     at the next clause, statement or step; after an error nothing more is
+ *     said until a token that starts a new line (Parser.quiet);
+ *  2. when lemon gives up, or an error leaves the declaration in doubt, the
+ *     driver skips to the next `input const flow sub test` that starts a
+ *     line and parses on from there with a fresh parser;
+ *  3. a declaration holding any error is reported but never added to the
+ *     Program, so the checker sees only well-formed declarations.
+ * Not the grammar (grammar.y) nor the tokens (lexer.re).
+ */
+#include "parse.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grammar.h"
+
+/* ------------------------------------------------------------ utilities */
+
+static void out_of_memory(void)
+{
+    fputs("flowc: out of memory\n", stderr);
+    exit(70);
+}
+
+static void *xrealloc(void *ptr, size_t size)
+{
+    void *fresh = realloc(ptr, size ? size : 1);
+    if (!fresh) out_of_memory();
+    return fresh;
+}
+
+static char *arena_copy(Program *prog, const char *text, size_t len)
+{
+    char *copy = arena_strndup(&prog->arena, text, len);
+    if (!copy) out_of_memory();
+    return copy;
+}
+
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static void buf_put(Buf *buf, const void *bytes, size_t n)
+{
+    if (buf->len + n > buf->cap) {
+        buf->cap = (buf->len + n) * 2 + 16;
+        buf->data = xrealloc(buf->data, buf->cap);
+    }
+    memcpy(buf->data + buf->len, bytes, n);
+    buf->len += n;
+}
+
+static Span span_at(const Parser *p, uint32_t off, uint32_t len)
+{
+    return (Span){ p->file, off, len };
+}
+
+static Diag *parse_error(Parser *p, Span span, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static Diag *parse_error(Parser *p, Span span, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    Diag *diag = diag_addv(p->diags, DIAG_ERROR, span, fmt, ap);
+    va_end(ap);
+    parse_errs_note(p->errs, span.off);
+    return diag;
+}
+
+static void too_deep(Parser *p, Span span)
+{
+    parse_error(p, span, "nesting too deep (more than %d levels)", PARSE_MAX_NESTING);
+    p->failed = true;
+}
+
+/* ------------------------------------------------------------ strings */
+
+static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end);
+
+typedef struct Parts {
+    StrPart *items;
+    int n, cap;
+} Parts;
+
+static void parts_push(Parts *parts, StrPart part)
+{
+    if (parts->n == parts->cap) {
+        parts->cap = parts->cap ? parts->cap * 2 : 4;
+        parts->items = xrealloc(parts->items, (size_t)parts->cap * sizeof *parts->items);
+    }
+    parts->items[parts->n++] = part;
+}
+
+static void flush_literal(Parser *p, Parts *parts, Buf *lit)
+{
+    if (!lit->len) return;
+    StrPart part = { false, arena_copy(p->prog, lit->data, lit->len), (uint32_t)lit->len, NULL };
+    parts_push(parts, part);
+    lit->len = 0;
+}
+
+static void put_utf8(Buf *buf, uint32_t cp)
+{
+    unsigned char out[4];
+    size_t n;
+    if (cp < 0x80) { out[0] = (unsigned char)cp; n = 1; }
+    else if (cp < 0x800) { out[0] = (unsigned char)(0xC0 | cp >> 6); out[1] = (unsigned char)(0x80 | (cp & 0x3F)); n = 2; }
+    else if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | cp >> 12); out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F)); n = 3;
+    } else {
+        out[0] = (unsigned char)(0xF0 | cp >> 18); out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (unsigned char)(0x80 | (cp & 0x3F)); n = 4;
+    }
+    buf_put(buf, out, n);
+}
+
+static bool is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Decodes the escape at pos (a backslash) into lit; returns the offset after it. */
+static uint32_t decode_escape(Parser *p, const unsigned char *s, uint32_t pos, uint32_t end, Buf *lit)
+{
+    unsigned char c = pos + 1 < end ? s[pos + 1] : 0;
+    const char *simple = NULL;
+    switch (c) {
+    case 'n': simple = "\n"; break;
+    case 't': simple = "\t"; break;
+    case 'r': simple = "\r"; break;
+    case '"': simple = "\""; break;
+    case '\\': simple = "\\"; break;
+    case '$': simple = "$"; break;
+    default: break;
+    }
+    if (simple) {
+        buf_put(lit, simple, 1);
+        return pos + 2;
+    }
+    if (c == 'u') {
+        uint32_t q = pos + 2, cp = 0;
+        int ndigits = 0;
+        bool ok = q < end && s[q] == '{';
+        if (ok) {
+            for (q++; q < end && ndigits <= 6; q++, ndigits++) {
+                unsigned char h = s[q];
+                int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                      : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                if (v < 0) break;
+                cp = cp * 16 + (uint32_t)v;
+            }
+            ok = q < end && s[q] == '}' && ndigits >= 1 && ndigits <= 6;
+        }
+        if (!ok) {
+            Diag *d = parse_error(p, span_at(p, pos, 2), "invalid unicode escape");
+            diag_help(d, "write \\u{HEX} with 1 to 6 hex digits, e.g. \\u{20AC}");
+            return pos + 2;
+        }
+        Span span = span_at(p, pos, q + 1 - pos);
+        if (cp == 0) parse_error(p, span, "\\u{0} is not allowed: strings cannot hold NUL");
+        else if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            parse_error(p, span, "\\u{%X} is not a Unicode scalar value", cp);
+        else put_utf8(lit, cp);
+        return q + 1;
+    }
+    Diag *d;
+    if (c > 0x20 && c < 0x7F) d = parse_error(p, span_at(p, pos, 2), "unknown escape '\\%c'", c);
+    else d = parse_error(p, span_at(p, pos, 1), "unknown escape");
+    diag_help(d, "escapes are \\n \\t \\r \\\" \\\\ \\$ and \\u{HEX}");
+    return c ? pos + 2 : pos + 1;
+}
+
+/* Skips the rest of a raw line of a string: escapes, ${} code and all. */
+static uint32_t skip_raw_line(Parser *p, const unsigned char *s, uint32_t pos, uint32_t end)
+{
+    while (pos < end && s[pos] != '\n') {
+        if (s[pos] == '\\') pos += 2;
+        else if (s[pos] == '$' && s[pos + 1] == '{') pos = lex_interp_end(p->lx, pos + 2) + 1;
+        else pos++;
+    }
+    return pos;
+}
+
+/* The least indentation (blanks) of the lines of a """ string that hold
+ * more than blanks. */
+static uint32_t common_indent(Parser *p, const unsigned char *s, uint32_t pos, uint32_t end)
+{
+    uint32_t best = UINT32_MAX;
+    while (pos < end) {
+        uint32_t n = 0;
+        while (pos < end && is_blank(s[pos])) pos++, n++;
+        bool blank = pos >= end || s[pos] == '\n' || (s[pos] == '\r' && s[pos + 1] == '\n');
+        if (!blank && n < best) best = n;
+        pos = skip_raw_line(p, s, pos, end) + 1;
+    }
+    return best == UINT32_MAX ? 0 : best;
+}
+
+/* Turns a STRING token into an E_STRING: escapes decoded, ${} parsed, and
+ * for """ the first newline and the common indentation removed. */
+static Expr *parse_string(Parser *p, const Token *tok)
+{
+    const unsigned char *s = p->lx->text;
+    bool triple = tok->flags & LEX_STR_TRIPLE;
+    if (tok->flags & LEX_STR_BAD) return ast_string(p->prog, NULL, 0, triple, tok->span);
+    uint32_t quote = triple ? 3 : 1;
+    uint32_t pos = tok->span.off + quote, end = tok->span.off + tok->span.len - quote;
+    uint32_t indent = 0;
+    if (triple) {
+        if (s[pos] == '\r' && s[pos + 1] == '\n') pos += 2;
+        else if (s[pos] == '\n') pos++;
+        /* a last line of blanks only, before the closing quotes, is dropped */
+        uint32_t back = end;
+        while (back > pos && is_blank(s[back - 1])) back--;
+        if (back == pos || s[back - 1] == '\n') end = back;
+        indent = common_indent(p, s, pos, end);
+    }
+    Parts parts = { NULL, 0, 0 };
+    Buf lit = { NULL, 0, 0 };
+    bool line_start = triple;
+    while (pos < end) {
+        if (line_start) {
+            line_start = false;
+            uint32_t n = 0;
+            while (pos < end && n < indent && is_blank(s[pos])) pos++, n++;
+            uint32_t q = pos;
+            while (q < end && is_blank(s[q])) q++;
+            if (q >= end || s[q] == '\n' || s[q] == '\r') pos = q;   /* blank line: empty */
+            continue;
+        }
+        unsigned char c = s[pos];
+        if (c == '\\') {
+            pos = decode_escape(p, s, pos, end, &lit);
+        } else if (c == '$' && s[pos + 1] == '{') {
+            uint32_t close = lex_interp_end(p->lx, pos + 2);
+            flush_literal(p, &parts, &lit);
+            Expr *expr = parse_interpolation(p, pos + 2, close);
+            if (expr) parts_push(&parts, (StrPart){ true, NULL, 0, expr });
+            pos = close + 1;
+        } else if (c == '\r' && s[pos + 1] == '\n') {
+            pos++;   /* CRLF reads as LF */
+        } else if (c == '\n') {
+            buf_put(&lit, "\n", 1);
+            pos++;
+            line_start = true;
+        } else if (c == 0) {
+            pos++;   /* reported by the lexer */
+        } else {
+            buf_put(&lit, &s[pos], 1);
+            pos++;
+        }
+    }
+    flush_literal(p, &parts, &lit);
+    free(lit.data);
+    StrPart *items = NULL;
+    if (parts.n) {
+        items = arena_alloc(&p->prog->arena, (size_t)parts.n * sizeof *items);
+        if (!items) out_of_memory();
+        memcpy(items, parts.items, (size_t)parts.n * sizeof *items);
+    }
+    free(parts.items);
+    return ast_string(p->prog, items, parts.n, triple, tok->span);
+}
+
+Ident parse_test_title(Parser *p, const Token *tok)
+{
+    Expr *str = tok->v.str;
+    Buf text = { NULL, 0, 0 };
+    for (int i = 0; str && i < str->u.str.nparts; i++) {
+        const StrPart *part = &str->u.str.parts[i];
+        if (part->is_expr) {
+            parse_error(p, part->expr->span, "a test's title cannot interpolate");
+            continue;
+        }
+        buf_put(&text, part->text, part->len);
+    }
+    Ident id = ast_ident_text(p->prog, text.len ? text.data : "", text.len, tok->span);
+    free(text.data);
+    return id;
+}
+
+/* ------------------------------------------------------------ syntax errors */
+
+typedef struct TokenClass {
+    int probe;               /* when this kind is expected, the phrase stands for the members */
+    const char *phrase;
+    int members[20];
+} TokenClass;
+
+static const TokenClass token_classes[] = {
+    { TK_INPUT, "a declaration (input, const, flow, sub or test)",
+      { TK_INPUT, TK_CONST, TK_FLOW, TK_SUB, TK_TEST } },
+    { TK_TITLE, "a flow clause (title, on, scope, when, repeat, rearm, active or do)",
+      { TK_TITLE, TK_ON, TK_SCOPE, TK_WHEN, TK_REPEAT, TK_REARM, TK_ACTIVE, TK_DO } },
+    { TK_ADVANCE, "a test step (sim, set, event, advance or expect)",
+      { TK_SIM, TK_SET, TK_EVENT, TK_ADVANCE, TK_EXPECT } },
+    { TK_LET, "a statement",
+      { TK_LET, TK_IF, TK_FOR, TK_RETURN, TK_STOP, TK_LOG, TK_WAIT, TK_EMAIL, TK_WEBHOOK,
+        TK_SUSPEND, TK_RESUME, TK_TOPUP, TK_RENEW, TK_TAG, TK_UNTAG, TK_ID } },
+    { TK_HTML, "an email item (subject, text, html, cc, bcc or smtp)",
+      { TK_SUBJECT, TK_TEXT, TK_HTML, TK_CC, TK_BCC, TK_SMTP } },
+    { TK_INT, "an expression",
+      { TK_INT, TK_FLOAT, TK_BYTES, TK_PERCENT, TK_DURATION, TK_TIME, TK_STRING, TK_ID, TK_TRUE,
+        TK_FALSE, TK_LPAREN, TK_LBRACKET, TK_LBRACE, TK_MINUS, TK_NOT } },
+    { TK_SUSPEND, "an action (suspend, resume, topup, renew, tag or untag)",
+      { TK_SUSPEND, TK_RESUME, TK_TOPUP, TK_RENEW, TK_TAG, TK_UNTAG } },
+};
+
+enum { MAX_PHRASES = 6 };
+
+/* Writes "a, b or c" for what the parser would have accepted. */
+static void describe_expected(const bool *expected, int ntokens, char *out, size_t size)
+{
+    bool covered[256] = { false };
+    const char *phrases[MAX_PHRASES];
+    int n = 0;
+    for (size_t i = 0; i < sizeof token_classes / sizeof token_classes[0]; i++) {
+        const TokenClass *tc = &token_classes[i];
+        if (tc->probe >= ntokens || !expected[tc->probe] || covered[tc->probe]) continue;
+        if (n < MAX_PHRASES) phrases[n++] = tc->phrase;
+        for (int j = 0; j < 20 && tc->members[j]; j++) covered[tc->members[j]] = true;
+    }
+    for (int t = 1; t < ntokens && t < 256; t++) {
+        if (!expected[t] || covered[t] || t == TK_EXPR_START) continue;
+        if (n < MAX_PHRASES) phrases[n++] = lex_kind_text(t);
+        covered[t] = true;
+    }
+    out[0] = '\0';
+    size_t len = 0;
+    for (int i = 0; i < n && len < size; i++) {
+        const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
+        len += (size_t)snprintf(out + len, size - len, "%s%s", sep, phrases[i]);
+    }
+}
+
+static const char *closer_of(int open)
+{
+    return open == TK_LPAREN ? "')'" : open == TK_LBRACKET ? "']'" : "'}'";
+}
+
+static Diag *report_unclosed(Parser *p)
+{
+    int k = p->open_kind[p->depth - 1];
+    Span at = p->open[p->depth - 1];
+    if (k == TK_LBRACE) return parse_error(p, at, "expected '}' to close the block opened here");
+    return parse_error(p, at, "expected %s to close the %s opened here", closer_of(k), lex_kind_text(k));
+}
+
+void parse_syntax_error(Parser *p, int kind, const Token *tok, const bool *expected, int ntokens)
+{
+    parse_errs_note(p->errs, tok->span.off);
+    p->recovering = true;
+    if (p->quiet) return;
+    p->quiet = true;
+    if (kind == 0 && p->depth > 0 && !p->range_end) {
+        Diag *d = report_unclosed(p);
+        diag_help(d, "the file ends before it is closed");
+        return;
+    }
+    char what[96];
+    const char *text = (const char *)p->lx->text + tok->span.off;
+    if (kind == 0) snprintf(what, sizeof what, "%s", p->range_end ? "'}'" : "end of file");
+    else if (kind == TK_STRING) snprintf(what, sizeof what, "string");
+    else if (tok->span.len > 40) snprintf(what, sizeof what, "'%.40s...'", text);
+    else snprintf(what, sizeof what, "'%.*s'", (int)tok->span.len, text);
+    char wanted[512];
+    describe_expected(expected, ntokens, wanted, sizeof wanted);
+    Diag *d = wanted[0] ? diag_add(p->diags, DIAG_ERROR, tok->span, "unexpected %s; expected %s", what, wanted)
+                        : diag_add(p->diags, DIAG_ERROR, tok->span, "unexpected %s", what);
+    if (ntokens > TK_SIM && expected[TK_SIM] && !expected[TK_ID] && !expected[TK_EXPECT])
+        diag_help(d, "actions act on the run's SIM, written `sim`: `suspend sim`");
+}
+
+void parse_stack_overflow(Parser *p)
+{
+    parse_error(p, span_at(p, p->lx->pos, 0), "out of memory for the parser's stack");
+    p->failed = true;
+}
+
+/* ------------------------------------------------------------ declarations */
+
+static bool decl_has_error(const Parser *p, Span span)
+{
+    if (p->errs->saturated) return true;
+    for (unsigned i = 0; i < p->errs->n; i++) {
+        uint32_t off = p->errs->offs[i];
+        if (off >= span.off && off <= span.off + span.len) return true;
+    }
+    return false;
+}
+
+/* The height check walks the tree without recursion: the tree may be a
+ * million levels deep, which is why it is being checked. */
+typedef struct WalkItem {
+    const void *node;
+    int kind;            /* 0 expression, 1 statement, 2 block */
+    int depth;
+} WalkItem;
+
+typedef struct Walk {
+    WalkItem *items;
+    size_t n, cap;
+} Walk;
+
+static void walk_push(Walk *w, const void *node, int kind, int depth)
+{
+    if (!node) return;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->items = xrealloc(w->items, w->cap * sizeof *w->items);
+    }
+    w->items[w->n++] = (WalkItem){ node, kind, depth };
+}
+
+static void walk_expr(Walk *w, const Expr *e, int d)
+{
+    switch (e->kind) {
+    case E_STRING:
+        for (int i = 0; i < e->u.str.nparts; i++)
+            if (e->u.str.parts[i].is_expr) walk_push(w, e->u.str.parts[i].expr, 0, d);
+        break;
+    case E_LIST: for (int i = 0; i < e->u.list.n; i++) walk_push(w, e->u.list.items[i], 0, d); break;
+    case E_RECORD: for (int i = 0; i < e->u.rec.n; i++) walk_push(w, e->u.rec.fields[i].value, 0, d); break;
+    case E_FIELD: walk_push(w, e->u.field.obj, 0, d); break;
+    case E_INDEX: walk_push(w, e->u.index.obj, 0, d); walk_push(w, e->u.index.index, 0, d); break;
+    case E_CALL: for (int i = 0; i < e->u.call.nargs; i++) walk_push(w, e->u.call.args[i], 0, d); break;
+    case E_UNARY: walk_push(w, e->u.unary.operand, 0, d); break;
+    case E_BINARY: walk_push(w, e->u.binary.left, 0, d); walk_push(w, e->u.binary.right, 0, d); break;
+    default: break;
+    }
+}
+
+static void walk_stmt(Walk *w, const Stmt *s, int d)
+{
+    switch (s->kind) {
+    case S_LET: case S_ASSIGN: walk_push(w, s->u.let.value, 0, d); break;
+    case S_IF:
+        walk_push(w, s->u.if_.cond, 0, d);
+        walk_push(w, &s->u.if_.then, 2, d);
+        if (s->u.if_.has_else) walk_push(w, &s->u.if_.otherwise, 2, d);
+        break;
+    case S_FOR: walk_push(w, s->u.for_.list, 0, d); walk_push(w, &s->u.for_.body, 2, d); break;
+    case S_RETURN: walk_push(w, s->u.ret.value, 0, d); break;
+    case S_LOG: walk_push(w, s->u.log.message, 0, d); break;
+    case S_CALL: walk_push(w, s->u.call.call, 0, d); break;
+    case S_WAIT: walk_push(w, s->u.wait.duration, 0, d); break;
+    case S_EMAIL:
+        walk_push(w, s->u.email.recipients, 0, d);
+        for (int i = 0; i < s->u.email.nitems; i++) walk_push(w, s->u.email.items[i].value, 0, d);
+        break;
+    case S_WEBHOOK: walk_push(w, s->u.webhook.url, 0, d); walk_push(w, s->u.webhook.params, 0, d); break;
+    case S_SIMOP: walk_push(w, s->u.simop.arg, 0, d); break;
+    case S_STOP: break;
+    }
+}
+
+static void walk_decl(Walk *w, const Decl *decl)
+{
+    switch (decl->kind) {
+    case D_INPUT: walk_push(w, decl->u.input.dflt, 0, 1); break;
+    case D_CONST: walk_push(w, decl->u.konst.value, 0, 1); break;
+    case D_SUB: walk_push(w, &decl->u.sub.body, 2, 1); break;
+    case D_FLOW:
+        for (int i = 0; i < decl->u.flow.nclauses; i++) {
+            const Clause *c = &decl->u.flow.clauses[i];
+            switch (c->kind) {
+            case C_TITLE: walk_push(w, c->u.title, 0, 1); break;
+            case C_ON: walk_push(w, c->u.on.date, 0, 1); walk_push(w, c->u.on.cron, 0, 1); break;
+            case C_SCOPE: walk_push(w, c->u.scope.value, 0, 1); break;
+            case C_WHEN: walk_push(w, c->u.when, 0, 1); break;
+            case C_REPEAT: walk_push(w, c->u.repeat.after, 0, 1); break;
+            case C_REARM: walk_push(w, c->u.rearm, 0, 1); break;
+            case C_ACTIVE:
+                walk_push(w, c->u.active.from, 0, 1);
+                walk_push(w, c->u.active.until, 0, 1);
+                walk_push(w, c->u.active.for_, 0, 1);
+                break;
+            case C_DO: walk_push(w, &c->u.body, 2, 1); break;
+            }
+        }
+        break;
+    case D_TEST:
+        for (int i = 0; i < decl->u.test.nsteps; i++) {
+            const Step *s = &decl->u.test.steps[i];
+            switch (s->kind) {
+            case T_SIM: walk_push(w, s->u.sim, 0, 1); break;
+            case T_SET: walk_push(w, s->u.set.value, 0, 1); break;
+            case T_EVENT:
+                walk_push(w, s->u.event.fields, 0, 1);
+                walk_push(w, s->u.event.iccid, 0, 1);
+                walk_push(w, s->u.event.at, 0, 1);
+                break;
+            case T_ADVANCE: walk_push(w, s->u.advance, 0, 1); break;
+            case T_EXPECT_ACTION:
+                walk_push(w, s->u.expect.target, 0, 1);
+                walk_push(w, s->u.expect.subject_contains, 0, 1);
+                break;
+            case T_EXPECT_TRUE: walk_push(w, s->u.expect_true, 0, 1); break;
+            case T_EXPECT_NOTHING: break;
+            }
+        }
+        break;
+    }
+}
+
+static bool height_ok(Parser *p, const Decl *decl)
+{
+    Walk w = { NULL, 0, 0 };
+    bool ok = true;
+    walk_decl(&w, decl);
+    while (w.n > 0 && ok) {
+        WalkItem it = w.items[--w.n];
+        if (it.depth > PARSE_MAX_HEIGHT) {
+            Span span = it.kind == 0 ? ((const Expr *)it.node)->span
+                      : it.kind == 1 ? ((const Stmt *)it.node)->span : ((const Block *)it.node)->span;
+            parse_error(p, (Span){ span.file, span.off, 0 },
+                        "too deeply nested (more than %d levels of expressions and statements)",
+                        PARSE_MAX_HEIGHT);
+            ok = false;
+        } else if (it.kind == 0) {
+            walk_expr(&w, it.node, it.depth + 1);
+        } else if (it.kind == 1) {
+            walk_stmt(&w, it.node, it.depth + 1);
+        } else {
+            const Block *b = it.node;
+            for (int i = 0; i < b->n; i++) walk_push(&w, b->items[i], 1, it.depth + 1);
+        }
+    }
+    free(w.items);
+    return ok;
+}
+
+void parse_add_decl(Parser *p, Decl *decl)
+{
+    if (!decl || decl_has_error(p, decl->span) || !height_ok(p, decl)) return;
+    ast_program_add(p->prog, decl);
+}
+
+/* ------------------------------------------------------------ feeding lemon */
+
+static bool closes(int open, int close)
+{
+    return (open == TK_LPAREN && close == TK_RPAREN) || (open == TK_LBRACKET && close == TK_RBRACKET) ||
+           (open == TK_LBRACE && close == TK_RBRACE);
+}
+
+/* Tracks nesting, decodes strings, and hands the token to lemon. */
+static void feed(Parser *p, void *lemon, Token tok)
+{
+    if (tok.bol) p->quiet = false;
+    switch (tok.kind) {
+    case TK_LPAREN: case TK_LBRACKET: case TK_LBRACE:
+        if (p->base_depth + p->depth >= PARSE_MAX_NESTING) {
+            too_deep(p, tok.span);
+            return;
+        }
+        p->open[p->depth] = tok.span;
+        p->open_kind[p->depth++] = tok.kind;
+        break;
+    case TK_RPAREN: case TK_RBRACKET: case TK_RBRACE:
+        if (p->depth > 0 && closes(p->open_kind[p->depth - 1], tok.kind)) p->depth--;
+        break;
+    default: break;
+    }
+    if (tok.kind == TK_MINUS || tok.kind == TK_NOT) {
+        if (++p->prefix_run > PARSE_MAX_NESTING) {
+            too_deep(p, tok.span);
+            return;
+        }
+    } else {
+        p->prefix_run = 0;
+    }
+    if (tok.kind == TK_STRING) tok.v.str = parse_string(p, &tok);
+    FlowParse(lemon, tok.kind, tok);
+}
+
+static void *restart(Parser *p, void *lemon)
+{
+    if (lemon) FlowParseFree(lemon, free);
+    lemon = FlowParseAlloc(malloc, p);
+    if (!lemon) out_of_memory();
+    p->depth = 0;
+    p->prefix_run = 0;
+    p->quiet = p->recovering = p->failed = false;
+    return lemon;
+}
+
+static bool is_decl_keyword(int kind)
+{
+    return kind == TK_INPUT || kind == TK_CONST || kind == TK_FLOW || kind == TK_SUB || kind == TK_TEST;
+}
+
+/* Does `kind` then `next` look like the start of a declaration? */
+static bool starts_decl(int kind, int next)
+{
+    return kind == TK_TEST ? next == TK_STRING : next == TK_ID;
+}
+
+static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
+{
+    int base = outer->base_depth + outer->depth + 1;
+    if (base > PARSE_MAX_NESTING) {
+        parse_error(outer, span_at(outer, start - 2, 2), "nesting too deep (more than %d levels)",
+                    PARSE_MAX_NESTING);
+        return NULL;
+    }
+    Lexer lx;
+    lex_init(&lx, outer->prog->sources, outer->diags, outer->errs, outer->file, start);
+    lx.newline = false;
+    Parser p;
+    memset(&p, 0, offsetof(Parser, open));
+    p.prog = outer->prog;
+    p.diags = outer->diags;
+    p.errs = outer->errs;
+    p.lx = &lx;
+    p.file = outer->file;
+    p.range_end = end;
+    p.base_depth = base;
+    void *lemon = restart(&p, NULL);
+    FlowParse(lemon, TK_EXPR_START, (Token){ TK_EXPR_START, span_at(&p, start, 0), false, {0}, 0 });
+    while (!p.failed) {
+        Token tok = lex_next(&lx);
+        if (tok.kind == 0 || tok.span.off >= end) {
+            FlowParse(lemon, 0, (Token){ 0, span_at(&p, end, 1), false, {0}, 0 });
+            break;
+        }
+        feed(&p, lemon, tok);
+    }
+    FlowParseFree(lemon, free);
+    return p.failed || p.recovering ? NULL : p.result;
+}
+
+int parse_file(Program *prog, DiagSink *diags, uint32_t file)
+{
+    unsigned errors_before = diags->errors;
+    ParseErrs errs = { NULL, 0, 0, false };
+    Lexer lx;
+    lex_init(&lx, prog->sources, diags, &errs, file, 0);
+    Parser *p = calloc(1, sizeof *p);
+    if (!p) out_of_memory();
+    p->prog = prog;
+    p->diags = diags;
+    p->errs = &errs;
+    p->lx = &lx;
+    p->file = file;
+    void *lemon = restart(p, NULL);
+    bool skipping = false;
+    Token tok = lex_next(&lx);
+    while (tok.kind != 0) {
+        Token next = lex_next(&lx);
+        if (is_decl_keyword(tok.kind) && tok.bol) {
+            if (skipping || p->recovering) {
+                lemon = restart(p, lemon);
+                skipping = false;
+            } else if (p->depth > 0 && starts_decl(tok.kind, next.kind)) {
+                Diag *d = report_unclosed(p);
+                uint32_t line, col;
+                src_position(prog->sources, file, tok.span.off, &line, &col);
+                diag_help(d, "'%.*s' on line %u starts a new declaration", (int)tok.span.len,
+                          (const char *)lx.text + tok.span.off, line);
+                lemon = restart(p, lemon);
+            }
+        }
+        if (!skipping) {
+            feed(p, lemon, tok);
+            if (p->failed) skipping = true;
+        }
+        tok = next;
+    }
+    if (!skipping) {
+        tok.span = (Span){ file, lx.len, 0 };
+        FlowParse(lemon, 0, tok);
+    }
+    FlowParseFree(lemon, free);
+    free(p);
+    free(errs.offs);
+    return (int)(diags->errors - errors_before);
+}
