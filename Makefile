@@ -66,6 +66,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libflow.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- commands
@@ -87,7 +91,7 @@ demo: deps
 
 bench: deps
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/flow_peer
 	@bench/run.sh
 
 fuzz: deps

@@ -1,0 +1,495 @@
+/*
+ * flow_peer.c - the peer workload (/work/shared/peers/README.md, summarised
+ * in bench/README.md) through Flow: the 50 flows are written as Flow source,
+ * compiled by the project's own pipeline (parse, check, code generation),
+ * loaded through the verifying loader and run by the VM.
+ *
+ * What is native C here, as the runtime (flowvm) does it natively: the SIM
+ * records (prebuilt VmEnv arrays, strings made once), the scope index (all,
+ * tag, package, static ICCID set) and the rising-edge state per (flow, SIM).
+ * What runs as bytecode: every in-scope flow's `when` condition, through
+ * vm_call, and the `do` body of every firing, whose `log` statement hands the
+ * action text to the host's log callback, which the driver hashes.
+ *
+ * A project holds at most CHK_MAX_FLOWS flows, so the 50 flows are compiled
+ * as three projects of at most 20.  Set-up is not timed; only the
+ * 2,000,000-event loop is.  Prints one line
+ *
+ *   peer=flow events=2000000 seconds=.. events_per_s=.. fires=.. hash=.. len=..
+ *
+ * and exits 1 when the checksum differs from the workload's, 2 when set-up
+ * fails.  `flow_peer --source` prints the generated Flow source instead.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lang/ast.h"
+#include "lang/check.h"
+#include "lang/compile.h"
+#include "lang/diag.h"
+#include "lang/parse.h"
+#include "lang/source.h"
+#include "vm/artifact.h"
+#include "vm/vm.h"
+
+/* ============================================================ workload */
+
+#define NSIMS 100000
+#define NFLOWS 50
+#define NEVENTS 2000000
+#define NSTATIC 1000
+#define NTAGS 20
+#define NPACKAGES 10
+#define BITWORDS ((NSIMS + 63) / 64)
+#define FLOWS_PER_PROJECT 20        /* CHK_MAX_FLOWS */
+#define EVENT_TIME0 1798761600      /* 2027-01-01T00:00:00Z; one event a second */
+
+#define EXPECT_FIRES 43176u
+#define EXPECT_HASH 1175160724u
+#define EXPECT_LEN 1760021u
+
+static uint32_t rng_state = 2463534242u;
+
+static inline uint32_t rnd(void)
+{
+    uint32_t s = rng_state;
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    rng_state = s;
+    return s;
+}
+
+static void fail_setup(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail_setup(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("flow_peer: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) fail_setup("out of memory");
+    return p;
+}
+
+static inline bool bit_get(const uint64_t *b, uint32_t i) { return (b[i >> 6] >> (i & 63)) & 1u; }
+static inline void bit_set(uint64_t *b, uint32_t i) { b[i >> 6] |= (uint64_t)1 << (i & 63); }
+static inline void bit_clear(uint64_t *b, uint32_t i) { b[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+static int luhn_digit(const char *digits, int n)
+{
+    int sum = 0, dbl = 1;
+    for (int k = n - 1; k >= 0; k--) {
+        int d = digits[k] - '0';
+        if (dbl) {
+            d *= 2;
+            if (d > 9) d -= 9;
+        }
+        sum += d;
+        dbl = !dbl;
+    }
+    return (10 - sum % 10) % 10;
+}
+
+static void make_iccid(uint32_t i, char out[21])
+{
+    snprintf(out, 21, "8944100030%09u", i);
+    out[19] = (char)('0' + luhn_digit(out, 19));
+    out[20] = '\0';
+}
+
+/* ============================================================ values */
+
+/* Strings and lists the embedder owns (never freed: they live as long as
+ * the process). */
+static const VStr *make_str(const char *text)
+{
+    size_t len = strlen(text);
+    VStr *s = xcalloc(1, sizeof(VStr) + len + 1);
+    s->len = (uint32_t)len;
+    memcpy(s->data, text, len + 1);
+    return s;
+}
+
+static const VList *make_list(const Value *items, uint32_t n)
+{
+    VList *l = xcalloc(1, sizeof(VList) + n * sizeof(Value));
+    l->len = n;
+    l->depth = 1;
+    memcpy(l->items, items, n * sizeof(Value));
+    return l;
+}
+
+/* ============================================================ SIMs */
+
+typedef struct Sim {
+    Value fields[SIM_NFIELDS];   /* the VmEnv record */
+    int64_t used;
+    uint32_t tag_mask;           /* bit t: tag "T<t>", for the scope index */
+    uint8_t package;
+    char iccid[21];
+} Sim;
+
+static Sim *sims;
+static const VStr *tag_names[NTAGS], *package_names[NPACKAGES];
+
+static void setup_sims(void)
+{
+    char name[16];
+    for (int t = 0; t < NTAGS; t++) snprintf(name, sizeof name, "T%d", t), tag_names[t] = make_str(name);
+    for (int p = 0; p < NPACKAGES; p++) snprintf(name, sizeof name, "P%d", p), package_names[p] = make_str(name);
+    const VStr *empty = make_str(""), *active = make_str("active"), *suspended = make_str("suspended");
+    const VStr *subscription = make_str("subscription"), *na = make_str("n/a");
+
+    sims = xcalloc(NSIMS, sizeof *sims);
+    for (uint32_t i = 0; i < NSIMS; i++) {
+        Sim *s = &sims[i];
+        make_iccid(i, s->iccid);
+        int64_t quota = (int64_t)(1 + rnd() % 5) * 1000000000;
+        uint32_t ntags = 1 + rnd() % 3, mask = 0;
+        for (uint32_t k = 0; k < ntags; k++) mask |= 1u << (rnd() % NTAGS);
+        s->tag_mask = mask;
+        s->package = (uint8_t)(rnd() % NPACKAGES);
+        bool is_active = (rnd() % 100) < 95;
+
+        Value tags[NTAGS];
+        uint32_t n = 0;
+        for (int t = 0; t < NTAGS; t++)
+            if (mask & (1u << t)) tags[n++] = val_str(tag_names[t]);
+        Value *f = s->fields;
+        for (int k = 0; k < SIM_NFIELDS; k++) f[k] = val_str(empty);
+        f[SIM_ICCID] = val_str(make_str(s->iccid));
+        f[SIM_STATUS] = val_str(is_active ? active : suspended);
+        f[SIM_TYPE] = val_str(subscription);
+        f[SIM_PACKAGE] = val_str(package_names[s->package]);
+        f[SIM_TAGS] = val_list(make_list(tags, n));
+        f[SIM_QUOTA] = val_integral(VAL_BYTES, quota);
+        f[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota);
+        f[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, 0);
+        f[SIM_DAYS_LEFT] = val_integral(VAL_INT, 30);
+        f[SIM_EXPIRES] = val_integral(VAL_TIME, EVENT_TIME0 + 365 * 86400);
+        f[SIM_IN_SESSION] = val_str(na);
+    }
+}
+
+/* ============================================================ source */
+
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(Buf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->data ? b->data + b->len : NULL, b->data ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) fail_setup("cannot format the source");
+        if (b->data && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->len + (size_t)n + 1) cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) fail_setup("out of memory");
+        b->data = grown;
+        b->cap = cap;
+    }
+}
+
+/* Flow f of the workload, as Flow source. */
+static void write_flow(Buf *b, int f)
+{
+    buf_printf(b, "flow f%02d {\n  on data.usage\n", f);
+    switch (f % 4) {
+    case 0: buf_printf(b, "  scope all\n"); break;
+    case 1: buf_printf(b, "  scope tags [\"T%d\"]\n", f % 20); break;
+    case 2: buf_printf(b, "  scope package \"P%d\"\n", f % 10); break;
+    default:
+        buf_printf(b, "  scope iccids [");
+        for (uint32_t k = 0; k < NSTATIC; k++) {
+            char iccid[21];
+            make_iccid(((uint32_t)f * 7919u + k * 97u) % NSIMS, iccid);
+            buf_printf(b, "%s\"%s\"", k ? (k % 4 ? ", " : ",\n    ") : "\n    ", iccid);
+        }
+        buf_printf(b, "\n  ]\n");
+        break;
+    }
+    buf_printf(b, "  when event.used >= %d%% of sim.quota and ", 50 + (f % 5) * 10);
+    if (f % 2 == 0) buf_printf(b, "sim.status == \"active\"\n");
+    else buf_printf(b, "\"T%d\" in sim.tags\n", (f + 3) % 20);
+    buf_printf(b, "  do { log \"SIM ${sim.iccid} at ${floor(event.used * 100 / sim.quota)}%% (flow %d)\" }\n}\n\n",
+               f);
+}
+
+/* The source of flows first .. first+count-1, one project. */
+static void write_project(Buf *b, int first, int count)
+{
+    b->len = 0;
+    buf_printf(b, "// The peer workload's flows %d to %d (bench/flow_peer.c).\n\n", first, first + count - 1);
+    for (int f = first; f < first + count; f++) write_flow(b, f);
+}
+
+/* ============================================================ compile */
+
+typedef struct FlowRt {
+    Artifact *art;
+    VmProgram *program;
+    VmRun *run;
+    Value name;                  /* flow.name */
+    ArtScopeKind scope;
+    uint32_t scope_tags;         /* ART_SCOPE_TAGS: a SIM with any of these is in scope */
+    int scope_package;           /* ART_SCOPE_PACKAGE; -1 when no SIM can have it */
+    uint64_t *scope_set;         /* ART_SCOPE_ICCIDS: bit per SIM index */
+    uint64_t *edge;              /* the condition at the previous in-scope evaluation */
+} FlowRt;
+
+static FlowRt flows[NFLOWS];
+
+static int compare_iccid(const void *a, const void *b)
+{
+    return strcmp(sims[*(const uint32_t *)a].iccid, sims[*(const uint32_t *)b].iccid);
+}
+
+static uint32_t *iccid_order;    /* SIM indices sorted by ICCID */
+
+static int64_t find_sim(const char *iccid)
+{
+    size_t lo = 0, hi = NSIMS;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(sims[iccid_order[mid]].iccid, iccid);
+        if (c == 0) return iccid_order[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+/* The scope index of one flow, from its artifact's metadata. */
+static void index_scope(FlowRt *fl)
+{
+    const Artifact *art = fl->art;
+    fl->scope = art->scope;
+    fl->scope_package = -1;
+    switch (art->scope) {
+    case ART_SCOPE_ALL: break;
+    case ART_SCOPE_TAGS:
+        for (uint32_t i = 0; i < art->nscope_items; i++)
+            for (int t = 0; t < NTAGS; t++)
+                if (strcmp(art->scope_items[i], tag_names[t]->data) == 0) fl->scope_tags |= 1u << t;
+        break;
+    case ART_SCOPE_PACKAGE:
+        for (int p = 0; p < NPACKAGES; p++)
+            if (strcmp(art->scope_items[0], package_names[p]->data) == 0) fl->scope_package = p;
+        break;
+    case ART_SCOPE_ICCIDS:
+        fl->scope_set = xcalloc(BITWORDS, sizeof(uint64_t));
+        for (uint32_t i = 0; i < art->nscope_items; i++) {
+            int64_t si = find_sim(art->scope_items[i]);
+            if (si >= 0) bit_set(fl->scope_set, (uint32_t)si);
+        }
+        break;
+    default: fail_setup("flow %s: a scope this workload does not use", art->name);
+    }
+}
+
+/* Compiles one project of flows with the project's pipeline and loads each
+ * artifact through the verifier into a program and a run of its own. */
+static void compile_project(int first, int count, Buf *source)
+{
+    write_project(source, first, count);
+    SourceSet sources;
+    Program prog;
+    DiagSink diags;
+    src_init(&sources);
+    ast_program_init(&prog, &sources);
+    diag_init(&diags, &sources);
+    char path[32];
+    snprintf(path, sizeof path, "peer_%02d.flow", first);
+    int file = src_add_text(&sources, path, source->data, source->len);
+    if (file < 0) fail_setup("cannot add the source");
+    parse_file(&prog, &diags, (uint32_t)file);
+    if (diags.errors == 0) chk_program(&prog, &diags);
+    CgArtifact *artifacts = NULL;
+    int nartifacts = 0;
+    if (diags.errors == 0) cg_program(&prog, &diags, &artifacts, &nartifacts);
+    if (diags.errors != 0) {
+        diag_print(&diags, stderr);
+        fail_setup("the generated source of flows %d..%d does not compile", first, first + count - 1);
+    }
+    if (nartifacts != count) fail_setup("%d artifacts for %d flows", nartifacts, count);
+
+    for (int i = 0; i < nartifacts; i++) {
+        FlowRt *fl = &flows[first + i];
+        char err[256];
+        if (art_load(artifacts[i].bytes, artifacts[i].len, &fl->art, err, sizeof err) != 0)
+            fail_setup("artifact %s refused by the loader: %s", artifacts[i].name, err);
+        if (fl->art->kind != ART_FLOW || fl->art->fn_when < 0 || fl->art->fn_do < 0)
+            fail_setup("artifact %s: not a flow with a condition", fl->art->name);
+        char want[8];
+        snprintf(want, sizeof want, "f%02d", first + i);
+        if (strcmp(fl->art->name, want) != 0) fail_setup("artifact %s where %s was expected", fl->art->name, want);
+        fl->program = vm_program_new(fl->art, NULL, 0, err, sizeof err);
+        if (!fl->program) fail_setup("cannot link %s: %s", fl->art->name, err);
+        fl->run = vm_run_new(fl->program, NULL);
+        if (!fl->run) fail_setup("out of memory");
+        fl->name = val_str(make_str(fl->art->name));
+        fl->edge = xcalloc(BITWORDS, sizeof(uint64_t));
+        index_scope(fl);
+    }
+    cg_free(artifacts, nartifacts);
+    diag_free(&diags);
+    ast_program_free(&prog);
+    src_free(&sources);
+}
+
+/* ============================================================ host */
+
+typedef struct Checksum {
+    uint64_t fires, hash, len;
+} Checksum;
+
+static void host_log(void *ctx, const char *text, size_t len, uint32_t line)
+{
+    Checksum *sum = ctx;
+    uint64_t h = sum->hash;
+    for (size_t k = 0; k < len; k++) h = (h * 31 + (unsigned char)text[k]) % 2147483647u;
+    sum->hash = h;
+    sum->len += len;
+    sum->fires++;
+}
+
+static int host_action(void *ctx, ActionKind action, const Value *args, int nargs, uint32_t line, char *message,
+                       size_t message_size)
+{
+    snprintf(message, message_size, "the benchmark's flows take no actions");
+    return -1;
+}
+
+/* ============================================================ main */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline bool in_scope(const FlowRt *fl, const Sim *s, uint32_t si)
+{
+    switch (fl->scope) {
+    case ART_SCOPE_ALL: return true;
+    case ART_SCOPE_TAGS: return (s->tag_mask & fl->scope_tags) != 0;
+    case ART_SCOPE_PACKAGE: return s->package == fl->scope_package;
+    default: return bit_get(fl->scope_set, si);
+    }
+}
+
+static void fail_run(const FlowRt *fl, const char *what)
+{
+    const VmError *e = vm_error(fl->run);
+    fprintf(stderr, "flow_peer: %s of %s failed: %s (line %u)\n", what, fl->art->name, e->message, e->line);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    Buf source = { 0 };
+    if (argc == 2 && strcmp(argv[1], "--source") == 0) {
+        for (int first = 0; first < NFLOWS; first += FLOWS_PER_PROJECT) {
+            int count = NFLOWS - first < FLOWS_PER_PROJECT ? NFLOWS - first : FLOWS_PER_PROJECT;
+            write_project(&source, first, count);
+            fwrite(source.data, 1, source.len, stdout);
+        }
+        return 0;
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: flow_peer [--source]\n");
+        return 2;
+    }
+
+    setup_sims();
+    iccid_order = xcalloc(NSIMS, sizeof *iccid_order);
+    for (uint32_t i = 0; i < NSIMS; i++) iccid_order[i] = i;
+    qsort(iccid_order, NSIMS, sizeof *iccid_order, compare_iccid);
+    for (int first = 0; first < NFLOWS; first += FLOWS_PER_PROJECT)
+        compile_project(first, NFLOWS - first < FLOWS_PER_PROJECT ? NFLOWS - first : FLOWS_PER_PROJECT, &source);
+    free(source.data);
+
+    Checksum sum = { 0 };
+    VmHost host = { &sum, host_action, host_log };
+    Value event[EVF_PAYLOAD + 3];   /* iccid, time, used, quota, percent */
+    VmEnv env = { .event = event, .nevent = EVF_PAYLOAD + 3 };
+    env.ctx[CTX_FLOW_VERSION] = val_integral(VAL_INT, 1);
+    env.ctx[CTX_RUN_ID] = val_str(make_str("bench"));
+
+    double t0 = now_s();
+    for (uint32_t e = 0; e < NEVENTS; e++) {
+        uint32_t si = rnd() % NSIMS;
+        Sim *s = &sims[si];
+        s->used += rnd() % 50000000u;
+        int64_t quota = s->fields[SIM_QUOTA].as.i;
+        if (s->used > quota + quota / 5) s->used = 0;   /* a new billing cycle */
+
+        /* the event as ingestion would deliver it, and the SIM fields it updates */
+        event[EVF_ICCID] = s->fields[SIM_ICCID];
+        event[EVF_TIME] = val_integral(VAL_TIME, EVENT_TIME0 + (int64_t)e);
+        event[EVF_PAYLOAD + 0] = val_integral(VAL_BYTES, s->used);
+        event[EVF_PAYLOAD + 1] = val_integral(VAL_BYTES, quota);
+        event[EVF_PAYLOAD + 2] = val_real(VAL_PERCENT, (double)s->used * 100.0 / (double)quota);
+        s->fields[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, s->used);
+        s->fields[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota - s->used);
+        env.sim = s->fields;
+        env.ctx[CTX_NOW] = event[EVF_TIME];
+
+        for (int f = 0; f < NFLOWS; f++) {
+            FlowRt *fl = &flows[f];
+            if (!in_scope(fl, s, si)) continue;
+            env.ctx[CTX_FLOW_NAME] = fl->name;
+            Value cond;
+            if (vm_call(fl->run, fl->art->fn_when, NULL, 0, &env, &host, &cond) != VM_DONE) fail_run(fl, "when");
+            bool now_true = cond.tag == VAL_BOOL && cond.as.b, was = bit_get(fl->edge, si);
+            if (now_true && !was) {
+                bit_set(fl->edge, si);
+                if (vm_call(fl->run, fl->art->fn_do, NULL, 0, &env, &host, NULL) != VM_DONE) fail_run(fl, "do");
+            } else if (!now_true && was) {
+                bit_clear(fl->edge, si);
+            }
+        }
+    }
+    double secs = now_s() - t0;
+
+    printf("peer=flow events=%d seconds=%.3f events_per_s=%.0f fires=%llu hash=%llu len=%llu\n", NEVENTS, secs,
+           NEVENTS / secs, (unsigned long long)sum.fires, (unsigned long long)sum.hash,
+           (unsigned long long)sum.len);
+    for (int f = 0; f < NFLOWS; f++) {
+        vm_run_free(flows[f].run);
+        vm_program_free(flows[f].program);
+        art_free(flows[f].art);
+        free(flows[f].edge);
+        free(flows[f].scope_set);
+    }
+    bool ok = sum.fires == EXPECT_FIRES && sum.hash == EXPECT_HASH && sum.len == EXPECT_LEN;
+    if (!ok)
+        fprintf(stderr, "flow_peer: checksum mismatch: want fires=%u hash=%u len=%u\n", EXPECT_FIRES, EXPECT_HASH,
+                EXPECT_LEN);
+    return ok ? 0 : 1;
+}
