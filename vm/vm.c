@@ -616,7 +616,7 @@ static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value 
 #define CASE(name) L_##name:
 #define NEXT()                                      \
     do {                                            \
-        if (UNLIKELY(budget == 0)) goto out_of_budget; \
+        if (UNLIKELY(budget == 0)) goto budget_at_next; \
         budget--;                                   \
         ins = *pc++;                                \
         goto *labels[INS_OP(ins)];                  \
@@ -626,7 +626,7 @@ static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value 
 #define CASE(name) case OP_##name:
 #define NEXT() goto dispatch
 dispatch:
-    if (UNLIKELY(budget == 0)) goto out_of_budget;
+    if (UNLIKELY(budget == 0)) goto budget_at_next;
     budget--;
     ins = *pc++;
     switch (INS_OP(ins)) {
@@ -984,6 +984,8 @@ L_bad:
 #endif
     FAIL(VMERR_TYPE, "unknown opcode %u", INS_OP(ins));
 
+budget_at_next:
+    pc++;   /* the instruction that could not run is the one to blame */
 out_of_budget:
     set_error(run, fn, PC_NOW, VMERR_BUDGET, "instruction budget exceeded (%" PRIu64 " instructions)",
               run->limits.instructions);

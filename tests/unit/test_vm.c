@@ -1,0 +1,957 @@
+/*
+ * test_vm.c - the interpreter: every opcode's semantics with unit tags and
+ * errors, the limits, actions and logs, errors' locations, wait with
+ * save/restore (also in another process), and the speed of a small call.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../stdlib/builtins.h"
+#include "../../stdlib/format.h"
+#include "art_builder.h"
+#include "testing.h"
+
+/* ------------------------------------------------------------- the world */
+
+static Arena world;
+static Value event_values[5], sim_values[SIM_NFIELDS], input_values[2];
+static VmEnv env;
+
+static Value wstr(const char *text)
+{
+    size_t n = strlen(text);
+    VStr *s = arena_alloc(&world, sizeof(VStr) + n + 1);
+    s->len = (uint32_t)n;
+    memcpy(s->data, text, n + 1);
+    return val_str(s);
+}
+
+static void world_init(void)
+{
+    arena_init(&world, 0);
+    event_values[EVF_ICCID] = wstr("89441000300000000012");
+    event_values[EVF_TIME] = val_integral(VAL_TIME, 1796464800);   /* 2026-12-05T10:00:00Z */
+    event_values[EVF_PAYLOAD + 0] = val_integral(VAL_BYTES, 800000000);
+    event_values[EVF_PAYLOAD + 1] = val_integral(VAL_BYTES, 1000000000);
+    event_values[EVF_PAYLOAD + 2] = val_real(VAL_PERCENT, 80);
+    for (int i = 0; i < SIM_NFIELDS; i++) sim_values[i] = wstr("");
+    sim_values[SIM_STATUS] = wstr("active");
+    sim_values[SIM_QUOTA] = val_integral(VAL_BYTES, 1000000000);
+    VList *tags = arena_alloc(&world, sizeof(VList) + 2 * sizeof(Value));
+    tags->len = 2;
+    tags->items[0] = wstr("T1");
+    tags->items[1] = wstr("T2");
+    sim_values[SIM_TAGS] = val_list(tags);
+    VList *noc = arena_alloc(&world, sizeof(VList) + sizeof(Value));
+    noc->len = 1;
+    noc->items[0] = wstr("noc@acme.example");
+    input_values[0] = val_list(noc);
+    input_values[1] = val_real(VAL_PERCENT, 80);
+    env.event = event_values;
+    env.nevent = 5;
+    env.sim = sim_values;
+    env.inputs = input_values;
+    env.ninputs = 2;
+    env.ctx[CTX_NOW] = val_integral(VAL_TIME, 1796464800);
+    env.ctx[CTX_FLOW_NAME] = wstr("usage_alert");
+    env.ctx[CTX_FLOW_VERSION] = val_integral(VAL_INT, 3);
+    env.ctx[CTX_RUN_ID] = wstr("run-1");
+}
+
+/* ------------------------------------------------------------------ host */
+
+typedef struct Recorded {
+    char text[4096];
+    int nactions, nlogs;
+    uint32_t last_line;
+    bool refuse;
+} Recorded;
+
+static int record_action(void *ctx, ActionKind action, const Value *args, int nargs, uint32_t line,
+                         char *message, size_t message_size)
+{
+    Recorded *rec = ctx;
+    if (rec->refuse) {
+        snprintf(message, message_size, "the operator said no");
+        return -1;
+    }
+    FmtBuf fb;
+    fmt_init(&fb);
+    fmt_append(&fb, cat_action_names[action], strlen(cat_action_names[action]));
+    for (int i = 0; i < nargs; i++) {
+        fmt_append(&fb, i ? "|" : "(", 1);
+        if (args[i].tag == VAL_NIL) fmt_append(&fb, "-", 1);
+        else fmt_value(&fb, &args[i]);
+    }
+    if (nargs) fmt_append(&fb, ")", 1);
+    size_t used = strlen(rec->text);
+    snprintf(rec->text + used, sizeof rec->text - used, "%s;", fb.data);
+    fmt_free(&fb);
+    rec->nactions++;
+    rec->last_line = line;
+    return 0;
+}
+
+static void record_log(void *ctx, const char *text, size_t len, uint32_t line)
+{
+    Recorded *rec = ctx;
+    size_t used = strlen(rec->text);
+    snprintf(rec->text + used, sizeof rec->text - used, "log:%.*s;", (int)len, text);
+    rec->nlogs++;
+    rec->last_line = line;
+}
+
+static Recorded recorded;
+static VmHost host = { &recorded, record_action, record_log };
+
+/* ---------------------------------------------------------------- runner */
+
+static const char *const code_names[] = { "none", "budget", "memory", "depth", "div_zero", "overflow",
+                                          "index", "type", "builtin", "host", "state" };
+
+/* Runs function 0 of the builder's artifact; returns "tag:text" of the
+ * result, or "error:code:message" (static buffer). */
+static const char *run_with(Builder *b, const VmLimits *limits, VmError *error_out)
+{
+    static char out[512];
+    static const char *const tags[] = { "nil", "bool", "int", "bytes", "duration", "time", "float",
+                                        "percent", "string", "list", "record" };
+    char err[256] = "";
+    Prog p;
+    memset(&recorded, 0, sizeof recorded);
+    if (!prog_open(&p, b, limits, err, sizeof err)) {
+        snprintf(out, sizeof out, "load:%s", err);
+        prog_close(&p);
+        return out;
+    }
+    Value result;
+    VmStatus st = vm_call(p.run, 0, NULL, 0, &env, &host, &result);
+    if (st == VM_DONE) {
+        FmtBuf fb;
+        fmt_init(&fb);
+        fmt_value(&fb, &result);
+        snprintf(out, sizeof out, "%s:%s", tags[result.tag], fb.data ? fb.data : "");
+        fmt_free(&fb);
+    } else if (st == VM_WAITING) {
+        snprintf(out, sizeof out, "waiting:%lld", (long long)vm_wait_seconds(p.run));
+    } else {
+        const VmError *e = vm_error(p.run);
+        snprintf(out, sizeof out, "error:%s:%s", code_names[e->code], e->message);
+        if (error_out) {
+            /* the names live in the artifact, freed below */
+            static char artifact[64], function[64];
+            *error_out = *e;
+            snprintf(artifact, sizeof artifact, "%s", e->artifact ? e->artifact : "");
+            snprintf(function, sizeof function, "%s", e->function ? e->function : "");
+            error_out->artifact = artifact;
+            error_out->function = function;
+        }
+    }
+    prog_close(&p);
+    return out;
+}
+
+static const char *run_b(Builder *b) { return run_with(b, NULL, NULL); }
+
+/* R2 = R0 op R1 with R0 = x, R1 = y */
+static const char *binop(Opcode op, Value x, Value y)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, x));
+    ABX(LOADK, 1, b_const(b, y));
+    b_emit(b, INS_ABC(op, 2, 0, 1));
+    ABC(RET, 2, 1, 0);
+    const char *r = run_b(b);
+    b_free(b);
+    return r;
+}
+
+static const char *unop(Opcode op, Value x)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABX(LOADK, 0, b_const(b, x));
+    b_emit(b, INS_ABC(op, 1, 0, 0));
+    ABC(RET, 1, 1, 0);
+    const char *r = run_b(b);
+    b_free(b);
+    return r;
+}
+
+#define I(n) val_integral(VAL_INT, n)
+#define BY(n) val_integral(VAL_BYTES, n)
+#define DU(n) val_integral(VAL_DURATION, n)
+#define TM(n) val_integral(VAL_TIME, n)
+#define FL(x) val_real(VAL_FLOAT, x)
+#define PC(x) val_real(VAL_PERCENT, x)
+
+static Arena scratch;
+
+static Value sstr(const char *text)
+{
+    size_t n = strlen(text);
+    VStr *s = arena_alloc(&scratch, sizeof(VStr) + n + 1);
+    s->len = (uint32_t)n;
+    memcpy(s->data, text, n + 1);
+    return val_str(s);
+}
+
+static Value slist(int n, const Value *items)
+{
+    VList *l = arena_alloc(&scratch, sizeof(VList) + (size_t)n * sizeof(Value));
+    l->len = (uint32_t)n;
+    memcpy(l->items, items, (size_t)n * sizeof(Value));
+    return val_list(l);
+}
+
+/* ------------------------------------------------------------ arithmetic */
+
+static void test_integer_arithmetic(void)
+{
+    CHECK_STR(binop(OP_ADDI, I(2), I(3)), "int:5");
+    CHECK_STR(binop(OP_ADDI, BY(500000000), BY(300000000)), "bytes:800 MB");
+    CHECK_STR(binop(OP_ADDI, TM(1796464800), DU(86400)), "time:2026-12-06T10:00:00Z");
+    CHECK_STR(binop(OP_ADDI, DU(3600), TM(0)), "time:1970-01-01T01:00:00Z");
+    CHECK_STR(binop(OP_ADDI, DU(60), DU(30)), "duration:1m 30s");
+    CHECK_STR(binop(OP_ADDI, I(1), BY(1)), "error:type:+ of int and bytes");
+    CHECK_STR(binop(OP_ADDI, TM(1), TM(1)), "error:type:+ of time and time");
+    CHECK_STR(binop(OP_ADDI, I(INT64_MAX), I(1)), "error:overflow:overflow in +");
+    CHECK_STR(binop(OP_SUBI, TM(1796464800), TM(1796378400)), "duration:1d");
+    CHECK_STR(binop(OP_SUBI, TM(86400), DU(3600)), "time:1970-01-01T23:00:00Z");
+    CHECK_STR(binop(OP_SUBI, BY(1000), BY(1500)), "bytes:-500 B");
+    CHECK_STR(binop(OP_SUBI, I(INT64_MIN), I(1)), "error:overflow:overflow in -");
+    CHECK_STR(binop(OP_SUBI, DU(1), TM(1)), "error:type:- of duration and time");
+    CHECK_STR(binop(OP_MULI, BY(1000000), I(3)), "bytes:3 MB");
+    CHECK_STR(binop(OP_MULI, I(3), BY(1000000)), "bytes:3 MB");
+    CHECK_STR(binop(OP_MULI, I(6), I(7)), "int:42");
+    CHECK_STR(binop(OP_MULI, DU(3600), I(24)), "duration:1d");
+    CHECK_STR(binop(OP_MULI, BY(2), BY(2)), "error:type:* of bytes and bytes");
+    CHECK_STR(binop(OP_MULI, I(INT64_MAX / 2 + 1), I(2)), "error:overflow:overflow in *");
+    CHECK_STR(binop(OP_DIVI, I(-7), I(2)), "int:-3");
+    CHECK_STR(binop(OP_DIVI, BY(3000), I(3)), "bytes:1 KB");
+    CHECK_STR(binop(OP_DIVI, I(1), I(0)), "error:div_zero:division by zero");
+    CHECK_STR(binop(OP_DIVI, I(INT64_MIN), I(-1)), "error:overflow:overflow in /");
+    CHECK_STR(binop(OP_DIVI, BY(1), BY(1)), "error:type:/ of bytes and bytes");
+    CHECK_STR(binop(OP_MODI, I(-7), I(3)), "int:2");
+    CHECK_STR(binop(OP_MODI, I(7), I(-3)), "int:-2");
+    CHECK_STR(binop(OP_MODI, I(INT64_MIN), I(-1)), "int:0");
+    CHECK_STR(binop(OP_MODI, I(7), I(0)), "error:div_zero:division by zero in mod");
+    CHECK_STR(binop(OP_MODI, DU(90), DU(60)), "duration:30s");
+    CHECK_STR(unop(OP_NEGI, BY(5)), "bytes:-5 B");
+    CHECK_STR(unop(OP_NEGI, I(INT64_MIN)), "error:overflow:overflow in negation");
+    CHECK_STR(unop(OP_NEGI, FL(1)), "error:type:negation of a float");
+    CHECK_STR(unop(OP_NEGI, TM(1)), "error:type:negation of a time");
+}
+
+static void test_float_arithmetic(void)
+{
+    CHECK_STR(binop(OP_ADDF, FL(0.5), I(1)), "float:1.5");
+    CHECK_STR(binop(OP_ADDF, PC(12.5), PC(0.5)), "percent:13%");
+    CHECK_STR(binop(OP_ADDF, PC(1), FL(1)), "error:type:+ of percent and float");
+    CHECK_STR(binop(OP_SUBF, I(1), FL(0.25)), "float:0.75");
+    CHECK_STR(binop(OP_MULF, PC(10), I(3)), "percent:30%");
+    CHECK_STR(binop(OP_MULF, FL(2), PC(10)), "percent:20%");
+    CHECK_STR(binop(OP_MULF, FL(1e300), FL(1e300)), "error:overflow:overflow in *");
+    CHECK_STR(binop(OP_DIVF, BY(500), BY(1000)), "float:0.5");
+    CHECK_STR(binop(OP_DIVF, DU(90), DU(60)), "float:1.5");
+    CHECK_STR(binop(OP_DIVF, PC(50), PC(25)), "float:2");
+    CHECK_STR(binop(OP_DIVF, PC(50), I(2)), "percent:25%");
+    CHECK_STR(binop(OP_DIVF, I(1), I(4)), "float:0.25");
+    CHECK_STR(binop(OP_DIVF, FL(1), FL(0)), "error:div_zero:division by zero");
+    CHECK_STR(binop(OP_DIVF, BY(1), I(2)), "error:type:/ of bytes and int");
+    CHECK_STR(binop(OP_MODF, FL(7.5), FL(2)), "float:1.5");
+    CHECK_STR(binop(OP_MODF, FL(-1), FL(3)), "float:2");
+    CHECK_STR(binop(OP_MODF, FL(1), I(0)), "error:div_zero:division by zero in mod");
+    CHECK_STR(unop(OP_NEGF, PC(5)), "percent:-5%");
+    CHECK_STR(unop(OP_NEGF, I(5)), "error:type:negation of a int");
+    CHECK_STR(binop(OP_MULR, BY(3), FL(0.5)), "bytes:2 B");
+    CHECK_STR(binop(OP_MULR, BY(-3), FL(0.5)), "bytes:-2 B");
+    CHECK_STR(binop(OP_MULR, DU(3600), FL(1.5)), "duration:1h 30m");
+    CHECK_STR(binop(OP_MULR, BY(INT64_MAX), FL(2)), "error:overflow:overflow in *");
+    CHECK_STR(binop(OP_MULR, TM(1), FL(2)), "error:type:* of time and float");
+    CHECK_STR(binop(OP_DIVR, BY(1000), FL(3)), "bytes:333 B");
+    CHECK_STR(binop(OP_DIVR, BY(1000), FL(0)), "error:div_zero:division by zero");
+}
+
+static void test_of(void)
+{
+    CHECK_STR(binop(OP_OF, PC(60), BY(1000000000)), "bytes:600 MB");
+    CHECK_STR(binop(OP_OF, PC(50), I(3)), "int:2");
+    CHECK_STR(binop(OP_OF, PC(50), I(-3)), "int:-2");
+    CHECK_STR(binop(OP_OF, PC(-50), I(3)), "int:-2");
+    CHECK_STR(binop(OP_OF, PC(12.5), I(8)), "int:1");
+    CHECK_STR(binop(OP_OF, PC(49.9), I(1)), "int:0");
+    CHECK_STR(binop(OP_OF, PC(10), DU(86400)), "duration:2h 24m");
+    CHECK_STR(binop(OP_OF, PC(50), FL(3)), "float:1.5");
+    CHECK_STR(binop(OP_OF, PC(50), PC(80)), "percent:40%");
+    /* exact beyond doubles: 2^53 + 1 survives 100% */
+    CHECK_STR(binop(OP_OF, PC(100), I(9007199254740993)), "int:9007199254740993");
+    CHECK_STR(binop(OP_OF, PC(200), I(4611686018427387904)), "error:overflow:overflow in of");
+    CHECK_STR(binop(OP_OF, PC(1e300), I(5)), "error:overflow:overflow in of");
+    CHECK_STR(binop(OP_OF, PC(1e-300), I(5)), "int:0");
+    CHECK_STR(binop(OP_OF, PC(100), I(INT64_MIN)), "int:-9223372036854775808");
+    CHECK_STR(binop(OP_OF, PC(100), I(INT64_MAX)), "int:9223372036854775807");
+    CHECK_STR(binop(OP_OF, FL(50), I(2)), "error:type:of of float and int");
+    CHECK_STR(binop(OP_OF, PC(50), TM(2)), "error:type:of of percent and time");
+}
+
+static void test_comparisons(void)
+{
+    Value ab[] = { sstr("a"), sstr("b") }, ab2[] = { sstr("a"), sstr("b") };
+    CHECK_STR(binop(OP_EQ, sstr("active"), sstr("active")), "bool:true");
+    CHECK_STR(binop(OP_NE, sstr("active"), sstr("activ")), "bool:true");
+    CHECK_STR(binop(OP_EQ, I(3), FL(3)), "bool:true");
+    CHECK_STR(binop(OP_EQ, I(3), BY(3)), "bool:false");
+    CHECK_STR(binop(OP_EQ, slist(2, ab), slist(2, ab2)), "bool:true");
+    CHECK_STR(binop(OP_EQ, val_nil(), val_nil()), "bool:true");
+    CHECK_STR(binop(OP_LT, sstr("abc"), sstr("abd")), "bool:true");
+    CHECK_STR(binop(OP_LT, sstr("ab"), sstr("abc")), "bool:true");
+    CHECK_STR(binop(OP_LE, BY(5), BY(5)), "bool:true");
+    CHECK_STR(binop(OP_LT, BY(5), BY(5)), "bool:false");
+    CHECK_STR(binop(OP_LT, I(1), FL(1.5)), "bool:true");
+    CHECK_STR(binop(OP_LE, PC(80), PC(79.5)), "bool:false");
+    CHECK_STR(binop(OP_LT, TM(1), TM(2)), "bool:true");
+    CHECK_STR(binop(OP_LT, BY(1), I(2)), "error:type:comparison of bytes and int");
+    CHECK_STR(binop(OP_LT, val_bool(false), val_bool(true)), "error:type:comparison of bool and bool");
+    CHECK_STR(unop(OP_NOT, val_bool(false)), "bool:true");
+    CHECK_STR(unop(OP_NOT, I(0)), "error:type:not of a int");
+    CHECK_STR(binop(OP_IN, sstr("b"), slist(2, ab)), "bool:true");
+    CHECK_STR(binop(OP_IN, sstr("c"), slist(2, ab)), "bool:false");
+    CHECK_STR(binop(OP_IN, sstr("ell"), sstr("hello")), "bool:true");
+    CHECK_STR(binop(OP_IN, sstr(""), sstr("")), "bool:true");
+    CHECK_STR(binop(OP_IN, sstr("x"), sstr("hello")), "bool:false");
+    CHECK_STR(binop(OP_IN, I(1), sstr("hello")), "error:type:in of int and string");
+}
+
+/* --------------------------------------------------------------- control */
+
+static void test_loads(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 8);
+    ABC(EVENT, 0, EVF_ICCID, 0);
+    ABC(EVENT, 1, EVF_PAYLOAD + 0, 0);
+    ABC(SIM, 2, SIM_STATUS, 0);
+    ABX(INPUT, 3, 1);
+    ABC(CTX, 4, CTX_FLOW_NAME, 0);
+    ABC(LOADB, 5, 1, 0);
+    ABC(LOADNIL, 6, 0, 0);
+    ABC(CONCAT, 7, 0, 7);
+    ABC(RET, 7, 1, 0);
+    b->inputs[0] = (ArtInput){ "noc", "list<email>", false, { 0 } };
+    b->inputs[1] = (ArtInput){ "alert_at", "percent", true, PC(80) };
+    b->art.ninputs = 2;
+    CHECK_STR(run_b(b), "string:89441000300000000012800 MBactive80%usage_alerttruenil");
+    b_free(b);
+
+    /* no SIM for this event: a precise error, not a crash */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(SIM, 0, SIM_QUOTA, 0);
+    ABC(RET, 0, 1, 0);
+    const Value *saved = env.sim;
+    env.sim = NULL;
+    CHECK_STR(run_b(b), "error:type:no SIM for this event");
+    env.sim = saved;
+    uint32_t n = env.nevent;
+    env.nevent = 2;
+    b_free(b);
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(EVENT, 0, EVF_PAYLOAD, 0);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "error:type:event field 2 is not given");
+    env.nevent = n;
+    CHECK_STR(run_b(b), "bytes:800 MB");
+    b_free(b);
+}
+
+static void test_jumps_and_loops(void)
+{
+    /* max(R0, R1) by a branch */
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(4)));
+    ABX(LOADK, 1, b_const(b, I(9)));
+    ABC(LT, 2, 0, 1);
+    ASBX(JMPT, 2, 1);
+    ABC(RET, 0, 1, 0);
+    ABC(RET, 1, 1, 0);
+    CHECK_STR(run_b(b), "int:9");
+    b_free(b);
+
+    /* sum of a list by FORPREP/FORLOOP */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 5);
+    Value items[] = { I(1), I(2), I(3), I(4) };
+    ABX(LOADK, 0, b_const(b, slist(4, items)));
+    ABX(LOADK, 3, b_const(b, I(0)));
+    ASBX(FORPREP, 0, 1);              /* -> 4 */
+    ABC(ADDI, 3, 3, 2);               /* 3: body */
+    ASBX(FORLOOP, 0, -2);             /* 4: -> 3 */
+    ABC(RET, 3, 1, 0);
+    CHECK_STR(run_b(b), "int:10");
+    b_free(b);
+
+    /* a JMPF on a non-bool */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ASBX(JMPF, 0, 0);
+    ABC(RET, 0, 0, 0);
+    CHECK_STR(run_b(b), "error:type:a condition of a int");
+    b_free(b);
+
+    /* a loop whose list register is overwritten in the body */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 4);
+    ABX(LOADK, 0, b_const(b, slist(4, items)));
+    ASBX(FORPREP, 0, 1);
+    ABX(LOADK, 0, b_const(b, I(0)));
+    ASBX(FORLOOP, 0, -2);
+    ABC(RET, 0, 0, 0);
+    CHECK_STR(run_b(b), "error:type:a loop's list or counter was overwritten");
+    b_free(b);
+}
+
+static void test_calls(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 4);
+    ABX(LOADK, 1, b_const(b, I(40)));
+    ABX(LOADK, 2, b_const(b, I(2)));
+    ABX(LOADK, 3, b_const(b, I(7)));
+    ABC(CALL, 1, 1, 2);               /* R1 = add(R1, R2) */
+    ABC(ADDI, 0, 1, 3);               /* R3 survives the call */
+    ABC(RET, 0, 1, 0);
+    b_fn(b, "add", 2, 3);
+    ABC(ADDI, 2, 0, 1);
+    ABC(RET, 2, 1, 0);
+    CHECK_STR(run_b(b), "int:49");
+    b_free(b);
+
+    /* STOP from depth 2 ends the run */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(CALL, 0, 1, 0);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABC(RET, 0, 1, 0);
+    b_fn(b, "stopper", 0, 0);
+    ABC(STOP, 0, 0, 0);
+    CHECK_STR(run_b(b), "nil:nil");
+    b_free(b);
+
+    /* built-ins: len of a string in code points; a wrong kind of argument */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABX(LOADK, 0, b_const(b, sstr("h\xc3\xa9llo")));
+    ABC(CALLB, 0, std_find("len", 3), 1);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "int:5");
+    b->consts[0] = I(5);
+    CHECK_STR(run_b(b), "error:type:argument 1 of len is a int");
+    b_free(b);
+
+    /* a built-in's failure names the built-in */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABC(CTX, 0, CTX_NOW, 0);
+    ABX(LOADK, 1, b_const(b, sstr("%Y %q")));
+    ABC(CALLB, 0, std_find("format_time", 11), 2);
+    ABC(RET, 0, 1, 0);
+    VmError e;
+    CHECK(strncmp(run_with(b, NULL, &e), "error:builtin:format_time: the layout has %q", 44) == 0);
+    CHECK(e.line == 102);
+    b->consts[0] = sstr("%d.%m.%Y %H:%M");
+    CHECK_STR(run_b(b), "string:05.12.2026 10:00");
+    b_free(b);
+}
+
+static void test_values(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 6);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABX(LOADK, 1, b_const(b, sstr("x")));
+    ABC(RECORD, 2, 0, 2);
+    const char *keys[] = { "a", "b" };
+    ABX(EXTRA, 0, b_const(b, b_strs(b, 2, keys)));
+    ABC(GETFIELD, 3, 2, 1);
+    ABC(LIST, 4, 2, 2);
+    ABC(CONCAT, 5, 3, 2);
+    ABC(RET, 5, 1, 0);
+    CHECK_STR(run_b(b), "string:x{ a: 1, b: x }, x");
+    b_free(b);
+
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    Value items[] = { I(10), I(20), I(30) };
+    ABX(LOADK, 0, b_const(b, slist(3, items)));
+    ABX(LOADK, 1, b_const(b, I(2)));
+    ABC(INDEX, 2, 0, 1);
+    ABC(RET, 2, 1, 0);
+    CHECK_STR(run_b(b), "int:30");
+    b->consts[1] = I(5);
+    CHECK_STR(run_b(b), "error:index:index 5 out of range for a list of 3");
+    b->consts[1] = I(-1);
+    CHECK_STR(run_b(b), "error:index:index -1 out of range for a list of 3");
+    b->consts[1] = sstr("0");
+    CHECK_STR(run_b(b), "error:type:indexing of list and string");
+    b_free(b);
+
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABC(GETFIELD, 1, 0, 0);
+    ABC(RET, 1, 1, 0);
+    CHECK_STR(run_b(b), "error:type:field 0 of a int");
+    b_free(b);
+
+    /* an empty list and an empty record */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABC(LIST, 0, 0, 0);
+    ABC(RECORD, 1, 0, 0);
+    ABX(EXTRA, 0, b_const(b, b_strs(b, 0, NULL)));
+    ABC(CONCAT, 0, 0, 2);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "string:{}");
+    b_free(b);
+}
+
+static void test_actions(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 9);
+    ABX(INPUT, 0, 0);
+    ABX(LOADK, 1, b_const(b, sstr("SIM used")));
+    ABX(LOADK, 2, b_const(b, sstr("text")));
+    ABC(LOADNIL, 3, 0, 0);
+    ABC(LOADNIL, 4, 0, 0);
+    ABC(LOADNIL, 5, 0, 0);
+    ABC(LOADNIL, 6, 0, 0);
+    ABC(ACT, 0, ACT_EMAIL, 7);          /* line 107 */
+    ABX(LOADK, 7, b_const(b, sstr("https://hooks.acme.example/usage")));
+    ABC(LOADNIL, 8, 0, 0);
+    ABC(ACT, 7, ACT_WEBHOOK, 2);
+    ABC(ACT, 0, ACT_SUSPEND, 0);
+    ABX(LOADK, 8, b_const(b, BY(500000000)));
+    ABC(ACT, 8, ACT_TOPUP, 1);
+    ABC(LOG, 1, 0, 0);                  /* line 114 */
+    ABC(RET, 0, 0, 0);
+    b->inputs[0] = (ArtInput){ "noc", "list<email>", false, { 0 } };
+    b->art.ninputs = 1;
+    CHECK_STR(run_b(b), "nil:nil");
+    CHECK_STR(recorded.text, "email(noc@acme.example|SIM used|text|-|-|-|-);webhook(https://hooks.acme.example/usage|-);"
+                             "suspend;topup(500 MB);log:SIM used;");
+    CHECK(recorded.nactions == 4 && recorded.nlogs == 1 && recorded.last_line == 114);
+
+    /* a host that refuses fails the run with its message */
+    Prog p;
+    char err[256];
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    memset(&recorded, 0, sizeof recorded);
+    recorded.refuse = true;
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_FAILED);
+    CHECK(vm_error(p.run)->code == VMERR_HOST);
+    CHECK_STR(vm_error(p.run)->message, "email: the operator said no");
+    CHECK(vm_error(p.run)->line == 107);
+    /* no host: actions are refused, not dropped */
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, NULL, NULL) == VM_FAILED);
+    CHECK_STR(vm_error(p.run)->message, "email: this run cannot take actions");
+    prog_close(&p);
+    recorded.refuse = false;
+
+    /* arguments against the conventions */
+    b->code[0][0] = INS_ABX(OP_LOADK, 0, 0);
+    CHECK_STR(run_b(b), "error:type:the arguments of email do not follow its conventions");
+    b_free(b);
+}
+
+static void test_error_location(void)
+{
+    Builder *b = b_new(ART_FLOW, "usage_cap", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABX(LOADK, 1, b_const(b, I(0)));
+    ABC(CALL, 0, 1, 2);
+    ABC(RET, 0, 0, 0);
+    b_fn(b, "ratio", 2, 2);
+    ABC(LOADNIL, 1, 0, 0);
+    ABC(DIVI, 0, 0, 1);
+    ABC(RET, 0, 1, 0);
+    b->lines[1][1] = 42;
+    b->code[1][0] = INS_ABX(OP_LOADK, 1, 1);
+    VmError e;
+    CHECK_STR(run_with(b, NULL, &e), "error:div_zero:division by zero");
+    CHECK_STR(e.artifact, "usage_cap");
+    CHECK_STR(e.function, "ratio");
+    CHECK(e.line == 42);
+    b_free(b);
+}
+
+/* ---------------------------------------------------------------- limits */
+
+static void test_budget(void)
+{
+    /* a loop over a list of two million items */
+    enum { N = 2000000 };
+    VList *big = malloc(sizeof(VList) + N * sizeof(Value));
+    big->len = N;
+    big->depth = 1;
+    for (int i = 0; i < N; i++) big->items[i] = I(i);
+    Value saved = input_values[0];
+    input_values[0] = val_list(big);
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 4);
+    ABX(INPUT, 0, 0);
+    ASBX(FORPREP, 0, 0);
+    ASBX(FORLOOP, 0, -1);
+    ABC(RET, 0, 0, 0);
+    b->inputs[0] = (ArtInput){ "many", "list<int>", false, { 0 } };
+    b->art.ninputs = 1;
+    VmError e;
+    CHECK_STR(run_with(b, NULL, &e), "error:budget:instruction budget exceeded (1000000 instructions)");
+    CHECK(e.line == 102);
+    VmLimits generous = { 0, 5000000, 0 };
+    CHECK_STR(run_with(b, &generous, NULL), "nil:nil");
+    /* IN over the big list is charged per item */
+    b_free(b);
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(INPUT, 0, 0);
+    ABX(LOADK, 1, b_const(b, I(-1)));
+    ABC(IN, 2, 1, 0);
+    ABC(RET, 2, 1, 0);
+    b->inputs[0] = (ArtInput){ "many", "list<int>", false, { 0 } };
+    b->art.ninputs = 1;
+    CHECK_STR(run_b(b), "error:budget:instruction budget exceeded (1000000 instructions)");
+    CHECK_STR(run_with(b, &generous, NULL), "bool:false");
+    input_values[0] = saved;
+    free(big);
+    b_free(b);
+
+    /* at the edge: exactly the budget passes, one fewer fails */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    for (int i = 0; i < 9; i++) ABC(LOADNIL, 0, 0, 0);
+    ABC(RET, 0, 0, 0);
+    VmLimits ten = { 0, 10, 0 }, nine = { 0, 9, 0 };
+    CHECK_STR(run_with(b, &ten, NULL), "nil:nil");
+    CHECK_STR(run_with(b, &nine, NULL), "error:budget:instruction budget exceeded (9 instructions)");
+    Prog p;
+    char err[256];
+    CHECK(prog_open(&p, b, &ten, err, sizeof err));
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_DONE && vm_instructions(p.run) == 10);
+    prog_close(&p);
+    b_free(b);
+}
+
+static void test_memory(void)
+{
+    /* a string that doubles until the cap */
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABX(LOADK, 0, b_const(b, sstr("0123456789abcdef")));
+    ABC(MOVE, 1, 0, 0);               /* 1 */
+    ABC(CONCAT, 0, 0, 2);             /* 2: R0 = R0 R1 */
+    ASBX(JMP, 0, -3);                 /* -> 1 */
+    VmError e;
+    CHECK_STR(run_with(b, NULL, &e), "error:memory:memory limit exceeded (16 MB)");
+    CHECK(e.line == 102);
+    VmLimits small = { 100000, 0, 0 };
+    CHECK_STR(run_with(b, &small, NULL), "error:memory:memory limit exceeded (100000 bytes)");
+    b_free(b);
+
+    /* lists nested in lists, deeper than values may nest */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(LIST, 0, 0, 1);
+    ASBX(JMP, 0, -2);
+    CHECK_STR(run_b(b), "error:memory:values nest deeper than 64");
+    b_free(b);
+}
+
+static void test_depth(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(CALL, 0, 1, 0);
+    ABC(RET, 0, 0, 0);
+    b_fn(b, "deeper", 0, 1);
+    ABC(CALL, 0, 1, 0);
+    ABC(RET, 0, 0, 0);
+    VmError e;
+    CHECK_STR(run_with(b, NULL, &e), "error:depth:call depth exceeded (64)");
+    CHECK_STR(e.function, "deeper");
+    VmLimits shallow = { 0, 0, 3 };
+    CHECK_STR(run_with(b, &shallow, NULL), "error:depth:call depth exceeded (3)");
+    b_free(b);
+
+    /* exactly at the limit: depth 3 with limit 3 passes */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(CALL, 0, 1, 0);
+    ABC(RET, 0, 1, 0);
+    b_fn(b, "two", 0, 1);
+    ABC(CALL, 0, 2, 0);
+    ABC(RET, 0, 1, 0);
+    b_fn(b, "three", 0, 1);
+    ABX(LOADK, 0, b_const(b, I(3)));
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_with(b, &shallow, NULL), "int:3");
+    VmLimits two = { 0, 0, 2 };
+    CHECK_STR(run_with(b, &two, NULL), "error:depth:call depth exceeded (2)");
+    b_free(b);
+}
+
+/* ------------------------------------------------------------ wait/state */
+
+/* do: R0 = event.iccid; R1 = [R0, "x"]; CALL waiter(R2 = 24h); R3 = R0 .. R1 .. R2 */
+static Builder *waiting_flow(void)
+{
+    Builder *b = b_new(ART_FLOW, "waits", "data.usage");
+    b_fn(b, "do", 0, 5);
+    ABC(EVENT, 0, EVF_ICCID, 0);
+    ABX(LOADK, 4, b_const(b, sstr("x")));
+    ABC(LIST, 1, 0, 1);
+    ABX(LOADK, 2, b_const(b, DU(86400)));
+    ABC(CALL, 2, 1, 1);
+    ABC(SIM, 3, SIM_STATUS, 0);
+    ABC(CONCAT, 3, 1, 3);
+    ABC(RET, 3, 1, 0);
+    b_fn(b, "waiter", 1, 3);
+    ABX(LOADK, 1, b_const(b, sstr("kept")));
+    ABC(RECORD, 2, 1, 1);
+    const char *keys[] = { "k" };
+    ABX(EXTRA, 0, b_const(b, b_strs(b, 1, keys)));
+    ABC(WAIT, 0, 0, 0);
+    ABC(CONCAT, 0, 1, 2);
+    ABC(RET, 0, 1, 0);
+    return b;
+}
+
+static const char *resume_text(VmRun *run)
+{
+    static char out[512];
+    Value result;
+    VmStatus st = vm_resume(run, &env, &host, &result);
+    if (st != VM_DONE) {
+        snprintf(out, sizeof out, "status %d: %s", (int)st, vm_error(run)->message);
+        return out;
+    }
+    FmtBuf fb;
+    fmt_init(&fb);
+    fmt_value(&fb, &result);
+    snprintf(out, sizeof out, "%s", fb.data);
+    fmt_free(&fb);
+    return out;
+}
+
+static void test_wait_in_place(void)
+{
+    Builder *b = waiting_flow();
+    Prog p;
+    char err[256];
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    /* the iccid comes from a buffer the embedder changes before resuming */
+    Value saved = event_values[EVF_ICCID];
+    VStr *tmp = malloc(sizeof(VStr) + 8);
+    tmp->len = 7;
+    memcpy(tmp->data, "8944ABC", 8);
+    event_values[EVF_ICCID] = val_str(tmp);
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_WAITING);
+    CHECK(vm_wait_seconds(p.run) == 86400);
+    memcpy(tmp->data, "zzzzzzz", 8);
+    free(tmp);
+    event_values[EVF_ICCID] = saved;
+    CHECK_STR(resume_text(p.run), "8944ABCkept{ k: kept }active");
+    /* a finished run cannot be resumed; a new call forgets a wait */
+    CHECK(vm_resume(p.run, &env, &host, NULL) == VM_FAILED && vm_error(p.run)->code == VMERR_STATE);
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_WAITING);
+    CHECK(vm_call(p.run, 1, (Value[]){ DU(5) }, 1, &env, &host, NULL) == VM_WAITING);
+    uint8_t *bytes;
+    size_t len;
+    CHECK(vm_save(p.run, &bytes, &len) == 0);
+    free(bytes);
+    CHECK(vm_call(p.run, 1, NULL, 0, &env, &host, NULL) == VM_FAILED);
+    CHECK(vm_save(p.run, &bytes, &len) == -1);
+    prog_close(&p);
+    b_free(b);
+}
+
+static const char state_path[] = "/tmp/flow_test_vm_state.bin";
+
+static void test_save_restore(void)
+{
+    Builder *b = waiting_flow();
+    Prog p, q;
+    char err[256];
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    CHECK(prog_open(&q, b, NULL, err, sizeof err));
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_WAITING);
+    uint8_t *bytes, *again;
+    size_t len, len2;
+    CHECK(vm_save(p.run, &bytes, &len) == 0);
+    CHECK(vm_save(p.run, &again, &len2) == 0);
+    CHECK(len == len2 && memcmp(bytes, again, len) == 0);
+    free(again);
+
+    /* into another run of the same program (a second load of the artifact) */
+    CHECK(vm_restore(q.run, bytes, len, err, sizeof err) == 0);
+    CHECK(vm_wait_seconds(q.run) == 86400);
+    CHECK_STR(resume_text(q.run), "89441000300000000012kept{ k: kept }active");
+    CHECK_STR(resume_text(p.run), "89441000300000000012kept{ k: kept }active");
+
+    /* in another process, through a file */
+    FILE *f = fopen(state_path, "wb");
+    CHECK(f && fwrite(bytes, 1, len, f) == len);
+    if (f) fclose(f);
+    fflush(NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        Prog c;
+        char cerr[256];
+        uint8_t buf[65536];
+        FILE *in = fopen(state_path, "rb");
+        size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+        if (in) fclose(in);
+        int ok = prog_open(&c, b, NULL, cerr, sizeof cerr) && vm_restore(c.run, buf, n, cerr, sizeof cerr) == 0 &&
+                 strcmp(resume_text(c.run), "89441000300000000012kept{ k: kept }active") == 0;
+        prog_close(&c);
+        b_free(b);
+        free(bytes);
+        prog_close(&p);
+        prog_close(&q);
+        arena_free(&scratch);
+        arena_free(&world);
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    remove(state_path);
+
+    /* another program refuses the state */
+    Builder *other = waiting_flow();
+    other->consts[0] = sstr("y");
+    Prog o;
+    CHECK(prog_open(&o, other, NULL, err, sizeof err));
+    CHECK(vm_restore(o.run, bytes, len, err, sizeof err) == -1);
+    CHECK(strstr(err, "saved by another program") != NULL);
+    CHECK(vm_resume(o.run, &env, &host, NULL) == VM_FAILED);
+    prog_close(&o);
+    b_free(other);
+
+    /* truncated at every length, and every byte flipped: refused or sound */
+    VmLimits limits = { 1 << 20, 10000, 0 };
+    Prog t;
+    CHECK(prog_open(&t, b, &limits, err, sizeof err));
+    int refused = 0;
+    for (size_t cut = 0; cut < len; cut++) refused += vm_restore(t.run, bytes, cut, err, sizeof err) == -1;
+    CHECK(refused == (int)len);
+    uint8_t *flipped = malloc(len);
+    int restored = 0;
+    for (size_t i = 0; i < len; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            memcpy(flipped, bytes, len);
+            flipped[i] ^= (uint8_t)(1u << bit);
+            if (vm_restore(t.run, flipped, len, err, sizeof err) == 0) {
+                restored++;
+                vm_resume(t.run, &env, &host, NULL);   /* whatever it does, no crash */
+            }
+        }
+    }
+    CHECK(restored < (int)len * 8);
+    free(flipped);
+    /* hostile counts */
+    uint8_t hostile[64];
+    memcpy(hostile, bytes, 52);
+    memset(hostile + 52, 0xff, 12);
+    CHECK(vm_restore(t.run, hostile, sizeof hostile, err, sizeof err) == -1);
+    CHECK(strstr(err, "cannot fit") != NULL);
+    memcpy(hostile, "FLOWRUN", 8);
+    hostile[8] = 9;
+    CHECK(vm_restore(t.run, hostile, sizeof hostile, err, sizeof err) == -1);
+    CHECK(strstr(err, "version 9") != NULL);
+    prog_close(&t);
+
+    free(bytes);
+    prog_close(&p);
+    prog_close(&q);
+    b_free(b);
+}
+
+/* ----------------------------------------------------------------- speed */
+
+/* when event.used >= 60% of sim.quota and sim.status == "active" */
+static void test_speed(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(RET, 0, 0, 0);
+    int when = b_fn(b, "when", 0, 3);
+    b->art.fn_when = when;
+    ABC(EVENT, 0, EVF_PAYLOAD + 0, 0);
+    ABC(SIM, 1, SIM_QUOTA, 0);
+    ABX(LOADK, 2, b_const(b, PC(60)));
+    ABC(OF, 1, 2, 1);
+    ABC(LE, 0, 1, 0);
+    ASBX(JMPF, 0, 3);
+    ABC(SIM, 1, SIM_STATUS, 0);
+    ABX(LOADK, 2, b_const(b, sstr("active")));
+    ABC(EQ, 0, 1, 2);
+    ABC(RET, 0, 1, 0);
+    Prog p;
+    char err[256];
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    enum { CALLS = 3000000 };
+    int fires = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < CALLS; i++) {
+        Value result;
+        event_values[EVF_PAYLOAD].as.i = (int64_t)((uint32_t)i * 7919u % 1000000000u);
+        if (vm_call(p.run, when, NULL, 0, &env, &host, &result) == VM_DONE && result.as.b) fires++;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("ok vm_call of a 10-instruction condition: %.1f million calls/s (%d fired)\n", CALLS / seconds / 1e6, fires);
+    CHECK(fires > 0 && fires < CALLS);
+    CHECK(CALLS / seconds > 100000);
+    event_values[EVF_PAYLOAD].as.i = 800000000;
+    prog_close(&p);
+    b_free(b);
+}
+
+int main(void)
+{
+    world_init();
+    arena_init(&scratch, 0);
+    test_integer_arithmetic();
+    test_float_arithmetic();
+    test_of();
+    test_comparisons();
+    test_loads();
+    test_jumps_and_loops();
+    test_calls();
+    test_values();
+    test_actions();
+    test_error_location();
+    test_budget();
+    test_memory();
+    test_depth();
+    test_wait_in_place();
+    test_save_restore();
+    test_speed();
+    arena_free(&scratch);
+    arena_free(&world);
+    return testing_done();
+}
