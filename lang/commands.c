@@ -251,7 +251,8 @@ static void print_failure(const VmRun *run)
 }
 
 /* Runs the loaded flow once: `when`, then `do` through its waits. */
-static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, RecHost *rec, cJSON *out)
+static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, Value *sim, Arena *arena,
+                    RecHost *rec, cJSON *out)
 {
     VmLimits limits;
     vm_limits_default(&limits);
@@ -273,12 +274,16 @@ static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, 
     cJSON_AddBoolToObject(out, "fires", fires);
     if (fires) {
         VmStatus st = vm_call(run, flow->fn_do, NULL, 0, env, &rec->host, &result);
+        int applied = 0;
         while (st == VM_WAITING) {
+            /* what the run did so far takes effect; `sim` is read afresh after the wait */
+            if (sim) applied = rec_apply_sim_ops(rec, applied, sim, arena);
             int64_t seconds = vm_wait_seconds(run);
             cJSON *wait = cJSON_CreateObject();
             cJSON_AddStringToObject(wait, "action", "wait");
             cJSON_AddNumberToObject(wait, "seconds", (double)seconds);
             cJSON_AddItemToArray(rec->actions, wait);
+            applied++;
             env->ctx[CTX_NOW].as.i += seconds;
             st = vm_resume(run, env, &rec->host, &result);
         }
@@ -378,7 +383,7 @@ int cmd_run(int argc, char **argv)
     out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "flow", flow->name);
     cJSON_AddStringToObject(out, "event", ev->name);
-    status = run_once(program, flow, &env, &rec, out);
+    status = run_once(program, flow, &env, has_sim ? sim : NULL, &arena, &rec, out);
     cJSON_AddItemReferenceToObject(out, "actions", rec.actions);
     cJSON_AddItemReferenceToObject(out, "log", rec.log);
     char *text = cJSON_Print(out);

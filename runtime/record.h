@@ -22,4 +22,10 @@ typedef struct RecHost {
 void rec_init(RecHost *rec);
 void rec_free(RecHost *rec);
 
+/* Applies the SIM operations recorded from action index `from` on to the SIM
+ * record (suspend, resume, tag, untag, topup, renew), as the operator
+ * connector does when a run reaches a wait or its end.  New strings and
+ * lists go to `arena`.  Returns the number of actions recorded so far. */
+int rec_apply_sim_ops(RecHost *rec, int from, Value *sim, Arena *arena);
+
 #endif
