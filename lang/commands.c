@@ -15,6 +15,7 @@
 
 #include "../runtime/json.h"
 #include "../runtime/record.h"
+#include "../runtime/scope.h"
 #include "../stdlib/format.h"
 #include "../vm/vm.h"
 #include "compile.h"
@@ -263,7 +264,13 @@ static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, 
     }
     int status = 0;
     Value result = val_bool(true);
-    if (flow->fn_when >= 0) {
+    /* the Test button runs as if deployed at the event's time */
+    bool in_scope = scope_contains(flow, sim);
+    bool active = scope_active(flow, env->ctx[CTX_NOW].as.i, env->ctx[CTX_NOW].as.i);
+    cJSON_AddBoolToObject(out, "in_scope", in_scope);
+    cJSON_AddBoolToObject(out, "active", active);
+    if (!in_scope || !active) result = val_bool(false);
+    else if (flow->fn_when >= 0) {
         if (vm_call(run, flow->fn_when, NULL, 0, env, &rec->host, &result) != VM_DONE) {
             print_failure(run);
             vm_run_free(run);

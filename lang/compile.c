@@ -36,6 +36,15 @@ typedef struct ConstEntry {
     uint32_t index;
 } ConstEntry;
 
+/* What a compiled sub reads and calls, so that a flow calling it declares
+ * every input the sub (and what it calls) reads: the VM's linker maps a
+ * sub's inputs by name onto the flow's input table. */
+typedef struct SubInfo {
+    Decl *sub;
+    Decl **inputs, **imports;
+    uint32_t ninputs, nimports;
+} SubInfo;
+
 typedef struct Cg {
     Program *prog;
     DiagSink *diags;
@@ -55,6 +64,8 @@ typedef struct Cg {
 
     uint32_t line;           /* source line of what is being compiled */
     int fold_depth;
+    SubInfo *subs;           /* the subs compiled so far */
+    int nsubs;
 } Cg;
 
 static void out_of_memory(void)
@@ -1008,6 +1019,30 @@ static void import_table(Cg *cg)
 
 /* ============================================================ artifacts */
 
+static const SubInfo *sub_info(const Cg *cg, const Decl *sub)
+{
+    for (int i = 0; i < cg->nsubs; i++)
+        if (cg->subs[i].sub == sub) return &cg->subs[i];
+    return NULL;
+}
+
+/* Adds to the flow's input table every input its subs read, transitively
+ * (the checker refused recursion, so the walk ends). */
+static void declare_sub_inputs(Cg *cg)
+{
+    Decl *pending[ART_MAX_IMPORTS * 4];
+    int npending = 0;
+    for (uint32_t i = 0; i < cg->art->nimports && npending < (int)(sizeof pending / sizeof *pending); i++)
+        pending[npending++] = cg->imports[i];
+    while (npending > 0) {
+        const SubInfo *info = sub_info(cg, pending[--npending]);
+        if (!info) continue;
+        for (uint32_t i = 0; i < info->ninputs; i++) input_index(cg, info->inputs[i]);
+        for (uint32_t i = 0; i < info->nimports && npending < (int)(sizeof pending / sizeof *pending); i++)
+            pending[npending++] = info->imports[i];
+    }
+}
+
 static int compile_decl(Cg *cg, Decl *d, CgArtifact *out)
 {
     Artifact art;
@@ -1066,6 +1101,7 @@ static int compile_decl(Cg *cg, Decl *d, CgArtifact *out)
     }
     art.functions = functions;
     art.nfunctions = nfn;
+    if (d->kind == D_FLOW) declare_sub_inputs(cg);
     input_table(cg);
     import_table(cg);
     art.constants = cg->consts;
@@ -1089,10 +1125,20 @@ static int compile_decl(Cg *cg, Decl *d, CgArtifact *out)
         free(functions[i].code);
         free(functions[i].lines);
     }
+    if (d->kind == D_SUB) {
+        SubInfo *info = &cg->subs[cg->nsubs++];
+        *info = (SubInfo){ d, cg->inputs, cg->imports, art.ninputs, art.nimports };
+        cg->inputs = cg->imports = NULL;
+    }
     free(cg->inputs);
     free(cg->imports);
     arena_free(&art.arena);
     return rc;
+}
+
+static int by_order(const void *a, const void *b)
+{
+    return ((const CgArtifact *)a)->order - ((const CgArtifact *)b)->order;
 }
 
 int cg_program(Program *prog, DiagSink *diags, CgArtifact **out, int *count)
@@ -1100,12 +1146,25 @@ int cg_program(Program *prog, DiagSink *diags, CgArtifact **out, int *count)
     Cg cg = { .prog = prog, .diags = diags, .errors_at_start = diags->errors };
     CgArtifact *artifacts = calloc((size_t)(prog->ndecls ? prog->ndecls : 1), sizeof *artifacts);
     if (!artifacts) out_of_memory();
+    cg.subs = calloc((size_t)(prog->ndecls ? prog->ndecls : 1), sizeof *cg.subs);
+    if (!cg.subs) out_of_memory();
+    /* subs first, so that flows know what their subs read; artifacts keep declaration order */
     int n = 0;
-    for (int i = 0; i < prog->ndecls; i++) {
-        Decl *d = prog->decls[i];
-        if (d->kind != D_FLOW && d->kind != D_SUB) continue;
-        if (compile_decl(&cg, d, &artifacts[n]) == 0) n++;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < prog->ndecls; i++) {
+            Decl *d = prog->decls[i];
+            if (d->kind != (pass == 0 ? D_SUB : D_FLOW)) continue;
+            if (compile_decl(&cg, d, &artifacts[n]) == 0) {
+                artifacts[n].order = i;
+                n++;
+            }
+        }
+    qsort(artifacts, (size_t)n, sizeof *artifacts, by_order);
+    for (int i = 0; i < cg.nsubs; i++) {
+        free(cg.subs[i].inputs);
+        free(cg.subs[i].imports);
     }
+    free(cg.subs);
     free(cg.consts);
     free(cg.const_index);
     *out = artifacts;

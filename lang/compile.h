@@ -18,6 +18,7 @@ typedef struct CgArtifact {
     bool is_sub;
     uint8_t *bytes;       /* the encoded artifact; malloc'd */
     size_t len;
+    int order;            /* the declaration's index in the program */
 } CgArtifact;
 
 /* Compiles every flow and sub of a checked program without errors.
