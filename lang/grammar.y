@@ -62,15 +62,15 @@
 %token SIM SET ADVANCE EXPECT NOTHING TO CONTAINS AT DATE SCHEDULE.
 %token TRUE FALSE.
 
-// Soft keywords: where one cannot stand as a keyword it is a name, so that
-// `event.text`, `contains(x, "y")`, `date` and `flow.name` read as names.
+// Soft keywords (every keyword but true false and or not in of mod) are
+// names where they cannot stand as keywords: `event.text`, `contains(x, "y")`,
+// `date`, `flow.name`.  This is lemon's %fallback rule, applied by the driver
+// (parse.c, resolve_keyword) instead of by lemon: lemon falls back before it
+// takes a state's default reduction, which would read `return` followed by a
+// line `suspend sim` as `return suspend`.  The driver asks the tables whether
+// the keyword is shifted as itself once pending reductions are done
+// (FlowParseAcceptsDirectly, below) and only otherwise passes it on as an ID.
 // (The lexer also makes any word after `.` or before `:` a name.)
-%fallback ID
-    INPUT CONST FLOW SUB TEST TITLE ON SCOPE WHEN REPEAT REARM ACTIVE DO
-    ALL ICCIDS FILE TAGS PACKAGE POOL EVERY EVENT AFTER FROM UNTIL
-    LET IF ELSE FOR RETURN STOP LOG WAIT EMAIL WEBHOOK
-    SUSPEND RESUME TOPUP RENEW TAG UNTAG SUBJECT TEXT HTML CC BCC SMTP
-    SIM SET ADVANCE EXPECT NOTHING TO CONTAINS AT DATE SCHEDULE.
 
 // Precedence, rising.  A bare `return` yields to an expression after it.
 %nonassoc RETURN.
@@ -328,3 +328,42 @@ fields1(A) ::= field(F).                 { A = (AstVec){0}; ast_vec_push(PROG, &
 fields1(A) ::= fields1(A) COMMA field(F). { ast_vec_push(PROG, &A, F); }
 %type field {RecField *}
 field(A) ::= name(N) COLON expr(E).      { A = ast_rec_field(PROG, N, E); }
+
+//////////////////////////////// Driver support ////////////////////////////////
+
+%code {
+/* Would the parser shift `kind` as itself, not as a name by %fallback?
+ * Simulates the reductions the token would cause on a copy of the top of
+ * the stack.  The driver uses it to read a clause or statement keyword that
+ * starts a line as a keyword even where a name could continue an expression. */
+bool FlowParseAcceptsDirectly(void *parser, int kind)
+{
+    enum { OVERLAY = 64 };
+    yyParser *pp = parser;
+    YYACTIONTYPE overlay[OVERLAY];
+    int n = 0;
+    long base = (long)(pp->yytos - pp->yystack);
+    for (int steps = 0; steps < 10000; steps++) {
+        YYACTIONTYPE state = n ? overlay[n - 1] : pp->yystack[base].stateno;
+        YYACTIONTYPE act;
+        if (state > YY_MAX_SHIFT) {
+            act = state;
+        } else {
+            int i = yy_shift_ofst[state] + kind;
+            act = i >= 0 && i < (int)YY_NLOOKAHEAD && yy_lookahead[i] == kind ? yy_action[i]
+                                                                               : yy_default[state];
+        }
+        if (act <= YY_MAX_SHIFTREDUCE) return true;
+        if (act < YY_MIN_REDUCE || act > YY_MAX_REDUCE) return false;
+        int rule = act - YY_MIN_REDUCE;
+        for (int pop = -yyRuleInfoNRhs[rule]; pop > 0; pop--) {
+            if (n) n--;
+            else if (--base < 0) return false;
+        }
+        YYACTIONTYPE top = n ? overlay[n - 1] : pp->yystack[base].stateno;
+        if (n == OVERLAY) return true;
+        overlay[n++] = yy_find_reduce_action(top, (YYCODETYPE)yyRuleInfoLhs[rule]);
+    }
+    return true;
+}
+}

@@ -330,7 +330,7 @@ static void describe_expected(const bool *expected, int ntokens, char *out, size
         for (int j = 0; j < 20 && tc->members[j]; j++) covered[tc->members[j]] = true;
     }
     for (int t = 1; t < ntokens && t < 256; t++) {
-        if (!expected[t] || covered[t] || t == TK_EXPR_START) continue;
+        if (!expected[t] || covered[t] || t == TK_EXPR_START || t == TK_SEMI) continue;
         if (n < MAX_PHRASES) phrases[n++] = lex_kind_text(t);
         covered[t] = true;
     }
@@ -340,6 +340,15 @@ static void describe_expected(const bool *expected, int ntokens, char *out, size
         const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
         len += (size_t)snprintf(out + len, size - len, "%s%s", sep, phrases[i]);
     }
+}
+
+static bool is_unit(const char *text, size_t len)
+{
+    static const char *const units[] = { "B", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB",
+                                         "s", "m", "h", "d", "w" };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i]) == len && memcmp(units[i], text, len) == 0) return true;
+    return false;
 }
 
 static const char *closer_of(int open)
@@ -358,9 +367,9 @@ static Diag *report_unclosed(Parser *p)
 void parse_syntax_error(Parser *p, int kind, const Token *tok, const bool *expected, int ntokens)
 {
     parse_errs_note(p->errs, tok->span.off);
-    p->recovering = true;
-    if (p->quiet) return;
-    p->quiet = true;
+    bool silent = p->quiet || p->recovering;
+    p->recovering = p->quiet = true;
+    if (silent) return;
     if (kind == 0 && p->depth > 0 && !p->range_end) {
         Diag *d = report_unclosed(p);
         diag_help(d, "the file ends before it is closed");
@@ -372,12 +381,22 @@ void parse_syntax_error(Parser *p, int kind, const Token *tok, const bool *expec
     else if (kind == TK_STRING) snprintf(what, sizeof what, "string");
     else if (tok->span.len > 40) snprintf(what, sizeof what, "'%.40s...'", text);
     else snprintf(what, sizeof what, "'%.*s'", (int)tok->span.len, text);
+    if (kind == TK_EQ || kind == TK_NE || kind == TK_LT || kind == TK_LE || kind == TK_GT ||
+        kind == TK_GE || kind == TK_IN) {
+        if (ntokens > kind && !expected[kind]) {
+            Diag *d = diag_add(p->diags, DIAG_ERROR, tok->span, "unexpected %s: comparisons do not chain", what);
+            diag_help(d, "write `a < b and b < c`, or use parentheses");
+            return;
+        }
+    }
     char wanted[512];
     describe_expected(expected, ntokens, wanted, sizeof wanted);
     Diag *d = wanted[0] ? diag_add(p->diags, DIAG_ERROR, tok->span, "unexpected %s; expected %s", what, wanted)
                         : diag_add(p->diags, DIAG_ERROR, tok->span, "unexpected %s", what);
     if (ntokens > TK_SIM && expected[TK_SIM] && !expected[TK_ID] && !expected[TK_EXPECT])
         diag_help(d, "actions act on the run's SIM, written `sim`: `suspend sim`");
+    else if (kind == TK_ID && (p->prev_kind == TK_INT || p->prev_kind == TK_FLOAT) && is_unit(text, tok->span.len))
+        diag_help(d, "write the unit right after the number, without a space: 3KB, 24h");
 }
 
 void parse_stack_overflow(Parser *p)
@@ -553,10 +572,48 @@ static bool closes(int open, int close)
            (open == TK_LBRACE && close == TK_RBRACE);
 }
 
-/* Tracks nesting, decodes strings, and hands the token to lemon. */
-static void feed(Parser *p, void *lemon, Token tok)
+/* Keywords that begin a declaration, clause, statement, step or email item.
+ * At the start of a line one of them is that keyword, never a name carried
+ * over from the line before, unless an `=`, `(`, `.` or `[` follows: so
+ * `when x >=` followed by a line `do {` reports the missing operand at `do`. */
+static bool is_structural(int kind)
+{
+    switch (kind) {
+    case TK_INPUT: case TK_CONST: case TK_FLOW: case TK_SUB: case TK_TEST:
+    case TK_TITLE: case TK_ON: case TK_SCOPE: case TK_WHEN: case TK_REPEAT: case TK_REARM:
+    case TK_ACTIVE: case TK_DO:
+    case TK_LET: case TK_IF: case TK_ELSE: case TK_FOR: case TK_RETURN: case TK_STOP: case TK_LOG:
+    case TK_WAIT: case TK_EMAIL: case TK_WEBHOOK: case TK_SUSPEND: case TK_RESUME: case TK_TOPUP:
+    case TK_RENEW: case TK_TAG: case TK_UNTAG:
+    case TK_SUBJECT: case TK_TEXT: case TK_HTML: case TK_CC: case TK_BCC: case TK_SMTP:
+    case TK_SET: case TK_ADVANCE: case TK_EXPECT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool continues_name(int next)
+{
+    return next == TK_ASSIGN || next == TK_LPAREN || next == TK_DOT || next == TK_LBRACKET;
+}
+
+/* A soft keyword is a name where the parser cannot take it as the keyword
+ * (the %fallback rule, see grammar.y), except a structural keyword that
+ * starts a line: that one stays a keyword and the parser reports it. */
+static int resolve_keyword(void *lemon, const Token *tok, int next)
+{
+    if (!lex_is_soft_keyword(tok->kind) || FlowParseAcceptsDirectly(lemon, tok->kind)) return tok->kind;
+    if (tok->bol && is_structural(tok->kind) && !continues_name(next)) return tok->kind;
+    return FlowParseAcceptsDirectly(lemon, TK_ID) ? TK_ID : tok->kind;
+}
+
+/* Tracks nesting, decodes strings, and hands the token to lemon.  `next` is
+ * the kind of the token after it. */
+static void feed(Parser *p, void *lemon, Token tok, int next)
 {
     if (tok.bol) p->quiet = false;
+    if (tok.flags & LEX_HAD_ERROR) p->quiet = true;   /* no syntax error after a lexical one */
     switch (tok.kind) {
     case TK_LPAREN: case TK_LBRACKET: case TK_LBRACE:
         if (p->base_depth + p->depth >= PARSE_MAX_NESTING) {
@@ -579,8 +636,14 @@ static void feed(Parser *p, void *lemon, Token tok)
     } else {
         p->prefix_run = 0;
     }
-    if (tok.kind == TK_STRING) tok.v.str = parse_string(p, &tok);
+    if (tok.kind == TK_STRING) {
+        unsigned before = p->errs->n;
+        tok.v.str = parse_string(p, &tok);
+        if (p->errs->n != before) p->quiet = true;
+    }
+    tok.kind = resolve_keyword(lemon, &tok, next);
     FlowParse(lemon, tok.kind, tok);
+    p->prev_kind = tok.kind;
 }
 
 static void *restart(Parser *p, void *lemon)
@@ -605,6 +668,15 @@ static bool starts_decl(int kind, int next)
     return kind == TK_TEST ? next == TK_STRING : next == TK_ID;
 }
 
+/* The next token, flagged when reading it reported a lexical error. */
+static Token next_token(Lexer *lx)
+{
+    unsigned before = lx->errs->n;
+    Token tok = lex_next(lx);
+    if (lx->errs->n != before) tok.flags |= LEX_HAD_ERROR;
+    return tok;
+}
+
 static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
 {
     int base = outer->base_depth + outer->depth + 1;
@@ -627,13 +699,15 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
     p.base_depth = base;
     void *lemon = restart(&p, NULL);
     FlowParse(lemon, TK_EXPR_START, (Token){ TK_EXPR_START, span_at(&p, start, 0), false, {0}, 0 });
+    Token tok = next_token(&lx);
     while (!p.failed) {
-        Token tok = lex_next(&lx);
         if (tok.kind == 0 || tok.span.off >= end) {
             FlowParse(lemon, 0, (Token){ 0, span_at(&p, end, 1), false, {0}, 0 });
             break;
         }
-        feed(&p, lemon, tok);
+        Token next = next_token(&lx);
+        feed(&p, lemon, tok, next.span.off >= end ? 0 : next.kind);
+        tok = next;
     }
     FlowParseFree(lemon, free);
     return p.failed || p.recovering ? NULL : p.result;
@@ -654,9 +728,9 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
     p->file = file;
     void *lemon = restart(p, NULL);
     bool skipping = false;
-    Token tok = lex_next(&lx);
+    Token tok = next_token(&lx);
     while (tok.kind != 0) {
-        Token next = lex_next(&lx);
+        Token next = next_token(&lx);
         if (is_decl_keyword(tok.kind) && tok.bol) {
             if (skipping || p->recovering) {
                 lemon = restart(p, lemon);
@@ -671,7 +745,7 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
             }
         }
         if (!skipping) {
-            feed(p, lemon, tok);
+            feed(p, lemon, tok, next.kind);
             if (p->failed) skipping = true;
         }
         tok = next;

@@ -52,7 +52,8 @@ typedef struct Token {
 
 enum {
     LEX_STR_TRIPLE = 1,  /* """...""" */
-    LEX_STR_BAD = 2      /* unterminated or too deep: already reported, decode as "" */
+    LEX_STR_BAD = 2,     /* unterminated or too deep: already reported, decode as "" */
+    LEX_HAD_ERROR = 4    /* a lexical error was reported while reading this token */
 };
 
 /* Offsets of every error reported while parsing one file, so that the
@@ -98,12 +99,14 @@ typedef struct Parser {
     Lexer *lx;
     uint32_t file;
     bool quiet;          /* an error was reported on this line: say nothing more until the next */
-    bool recovering;     /* an error was reported in the current declaration */
+    bool recovering;     /* a syntax error was reported in the current declaration:
+                            report no more until the next one */
     bool failed;         /* lemon gave up: skip to the next declaration */
     uint32_t range_end;  /* interpolation: the "}" that ends the expression */
     int depth;           /* open ( [ { */
     int base_depth;      /* nesting of the enclosing strings */
     int prefix_run;      /* consecutive prefix operators */
+    int prev_kind;       /* the token fed before */
     Span open[PARSE_MAX_NESTING];
     int open_kind[PARSE_MAX_NESTING];
     Expr *result;        /* the expression-only entry's result */
@@ -119,5 +122,6 @@ Ident parse_test_title(Parser *p, const Token *tok);
 void *FlowParseAlloc(void *(*alloc)(size_t), Parser *p);
 void FlowParse(void *parser, int kind, Token tok);
 void FlowParseFree(void *parser, void (*release)(void *));
+bool FlowParseAcceptsDirectly(void *parser, int kind);
 
 #endif
