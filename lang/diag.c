@@ -104,6 +104,7 @@ Diag *diag_addv(DiagSink *sink, DiagSeverity severity, Span span, const char *fm
     diag->span = span;
     diag->message = vformat(fmt, ap);
     diag->help = NULL;
+    diag->anchor = severity == DIAG_NOTE && sink->n > 0 ? sink->items[sink->n - 1].anchor : span;
     diag->seq = sink->n++;
     return diag;
 }
@@ -132,8 +133,8 @@ void diag_help(Diag *diag, const char *fmt, ...)
 static int compare_diags(const void *a, const void *b)
 {
     const Diag *x = a, *y = b;
-    if (x->span.file != y->span.file) return x->span.file < y->span.file ? -1 : 1;
-    if (x->span.off != y->span.off) return x->span.off < y->span.off ? -1 : 1;
+    if (x->anchor.file != y->anchor.file) return x->anchor.file < y->anchor.file ? -1 : 1;
+    if (x->anchor.off != y->anchor.off) return x->anchor.off < y->anchor.off ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 

@@ -27,6 +27,7 @@ typedef struct Diag {
     char *message;
     char *help;          /* NULL, or "did you mean 'percent'?" and the like */
     unsigned seq;        /* order of emission, to keep sorting stable */
+    Span anchor;         /* where it sorts: its span, or for a note the diagnostic it explains */
 } Diag;
 
 /* The most diagnostics a compilation keeps; past it one error says so. */
