@@ -225,12 +225,12 @@ typedef struct Command {
 
 static const Command commands[] = {
     { "check", cmd_check, "[--werror] PATH...",
-      "check sources: a folder is one project (its *.flow files);\n"
-      "                          all file arguments together form one more" },
+      "check sources: a folder is one project (its *.flow\n"
+      "                              files); all file arguments together form one more" },
     { "parse", cmd_parse, "FILE", "print the syntax tree of one file" },
-    { "build", cmd_build, "PATH...", "compile a project into artifacts" },
-    { "dis", cmd_dis, "ARTIFACT", "print an artifact readably" },
-    { "run", cmd_run, "...", "run a flow on an event" },
+    { "build", cmd_build, "PATH... -o DIR", "compile a project into artifacts" },
+    { "dis", cmd_dis, "FILE", "print an artifact readably" },
+    { "run", cmd_run, "...", "run a flow on an event (see 'flowc run')" },
     { "--version", cmd_version, "", "print the version" },
     { "--help", cmd_help, "", "print this help" },
 };
@@ -244,7 +244,7 @@ static int cmd_help(int argc, char **argv)
     for (int i = 0; i < NCOMMANDS; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        printf("  %-24s%s\n", head, commands[i].help);
+        printf("  %-28s%s\n", head, commands[i].help);
     }
     printf("\nexit status: 0 clean, 1 errors, 2 usage errors\n");
     return EXIT_CLEAN;
