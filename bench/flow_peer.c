@@ -18,7 +18,9 @@
  *   peer=flow events=2000000 seconds=.. events_per_s=.. fires=.. hash=.. len=..
  *
  * and exits 1 when the checksum differs from the workload's, 2 when set-up
- * fails.  `flow_peer --source` prints the generated Flow source instead.
+ * fails.  `flow_peer --source` prints the generated Flow source instead;
+ * `flow_peer --events N` runs the first N events only (for profiling under
+ * callgrind; the checksum is then not checked).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -46,7 +48,6 @@
 #define NSTATIC 1000
 #define NTAGS 20
 #define NPACKAGES 10
-#define BITWORDS ((NSIMS + 63) / 64)
 #define FLOWS_PER_PROJECT 20        /* CHK_MAX_FLOWS */
 #define EVENT_TIME0 1798761600      /* 2027-01-01T00:00:00Z; one event a second */
 
@@ -84,10 +85,6 @@ static void *xcalloc(size_t n, size_t size)
     if (!p) fail_setup("out of memory");
     return p;
 }
-
-static inline bool bit_get(const uint64_t *b, uint32_t i) { return (b[i >> 6] >> (i & 63)) & 1u; }
-static inline void bit_set(uint64_t *b, uint32_t i) { b[i >> 6] |= (uint64_t)1 << (i & 63); }
-static inline void bit_clear(uint64_t *b, uint32_t i) { b[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
 
 static int luhn_digit(const char *digits, int n)
 {
@@ -135,15 +132,24 @@ static const VList *make_list(const Value *items, uint32_t n)
 
 /* ============================================================ SIMs */
 
+/* A SIM: its record as the VM reads it, and beside it (in a compact array of
+ * its own, as the runtime's store keeps them apart) what the scope index and
+ * the trigger state need. */
 typedef struct Sim {
     Value fields[SIM_NFIELDS];   /* the VmEnv record */
-    int64_t used;
-    uint32_t tag_mask;           /* bit t: tag "T<t>", for the scope index */
-    uint8_t package;
     char iccid[21];
 } Sim;
 
+typedef struct SimIndex {
+    int64_t used;
+    uint64_t static_flows;       /* bit f: the SIM is in flow f's static ICCID set */
+    uint64_t edge;               /* bit f: flow f's condition at its previous in-scope evaluation */
+    uint32_t tag_mask;           /* bit t: tag "T<t>" */
+    uint8_t package;
+} SimIndex;
+
 static Sim *sims;
+static SimIndex *sim_index;
 static const VStr *tag_names[NTAGS], *package_names[NPACKAGES];
 
 static void setup_sims(void)
@@ -155,14 +161,16 @@ static void setup_sims(void)
     const VStr *subscription = make_str("subscription"), *na = make_str("n/a");
 
     sims = xcalloc(NSIMS, sizeof *sims);
+    sim_index = xcalloc(NSIMS, sizeof *sim_index);
     for (uint32_t i = 0; i < NSIMS; i++) {
         Sim *s = &sims[i];
+        SimIndex *x = &sim_index[i];
         make_iccid(i, s->iccid);
         int64_t quota = (int64_t)(1 + rnd() % 5) * 1000000000;
         uint32_t ntags = 1 + rnd() % 3, mask = 0;
         for (uint32_t k = 0; k < ntags; k++) mask |= 1u << (rnd() % NTAGS);
-        s->tag_mask = mask;
-        s->package = (uint8_t)(rnd() % NPACKAGES);
+        x->tag_mask = mask;
+        x->package = (uint8_t)(rnd() % NPACKAGES);
         bool is_active = (rnd() % 100) < 95;
 
         Value tags[NTAGS];
@@ -174,7 +182,7 @@ static void setup_sims(void)
         f[SIM_ICCID] = val_str(make_str(s->iccid));
         f[SIM_STATUS] = val_str(is_active ? active : suspended);
         f[SIM_TYPE] = val_str(subscription);
-        f[SIM_PACKAGE] = val_str(package_names[s->package]);
+        f[SIM_PACKAGE] = val_str(package_names[x->package]);
         f[SIM_TAGS] = val_list(make_list(tags, n));
         f[SIM_QUOTA] = val_integral(VAL_BYTES, quota);
         f[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota);
@@ -254,14 +262,14 @@ typedef struct FlowRt {
     VmProgram *program;
     VmRun *run;
     Value name;                  /* flow.name */
-    ArtScopeKind scope;
-    uint32_t scope_tags;         /* ART_SCOPE_TAGS: a SIM with any of these is in scope */
-    int scope_package;           /* ART_SCOPE_PACKAGE; -1 when no SIM can have it */
-    uint64_t *scope_set;         /* ART_SCOPE_ICCIDS: bit per SIM index */
-    uint64_t *edge;              /* the condition at the previous in-scope evaluation */
 } FlowRt;
 
 static FlowRt flows[NFLOWS];
+
+/* The scope index, as the runtime keeps it: bit f of a mask is flow f.  The
+ * flows a SIM's event reaches are all_flows | tag_flows[each of its tags] |
+ * package_flows[its package] | its static_flows. */
+static uint64_t all_flows, tag_flows[NTAGS], package_flows[NPACKAGES];
 
 static int compare_iccid(const void *a, const void *b)
 {
@@ -283,28 +291,25 @@ static int64_t find_sim(const char *iccid)
     return -1;
 }
 
-/* The scope index of one flow, from its artifact's metadata. */
-static void index_scope(FlowRt *fl)
+/* Enters flow f into the scope index, from its artifact's metadata. */
+static void index_scope(int f, const Artifact *art)
 {
-    const Artifact *art = fl->art;
-    fl->scope = art->scope;
-    fl->scope_package = -1;
+    uint64_t bit = (uint64_t)1 << f;
     switch (art->scope) {
-    case ART_SCOPE_ALL: break;
+    case ART_SCOPE_ALL: all_flows |= bit; break;
     case ART_SCOPE_TAGS:
         for (uint32_t i = 0; i < art->nscope_items; i++)
             for (int t = 0; t < NTAGS; t++)
-                if (strcmp(art->scope_items[i], tag_names[t]->data) == 0) fl->scope_tags |= 1u << t;
+                if (strcmp(art->scope_items[i], tag_names[t]->data) == 0) tag_flows[t] |= bit;
         break;
     case ART_SCOPE_PACKAGE:
         for (int p = 0; p < NPACKAGES; p++)
-            if (strcmp(art->scope_items[0], package_names[p]->data) == 0) fl->scope_package = p;
+            if (strcmp(art->scope_items[0], package_names[p]->data) == 0) package_flows[p] |= bit;
         break;
     case ART_SCOPE_ICCIDS:
-        fl->scope_set = xcalloc(BITWORDS, sizeof(uint64_t));
         for (uint32_t i = 0; i < art->nscope_items; i++) {
             int64_t si = find_sim(art->scope_items[i]);
-            if (si >= 0) bit_set(fl->scope_set, (uint32_t)si);
+            if (si >= 0) sim_index[si].static_flows |= bit;
         }
         break;
     default: fail_setup("flow %s: a scope this workload does not use", art->name);
@@ -352,8 +357,7 @@ static void compile_project(int first, int count, Buf *source)
         fl->run = vm_run_new(fl->program, NULL);
         if (!fl->run) fail_setup("out of memory");
         fl->name = val_str(make_str(fl->art->name));
-        fl->edge = xcalloc(BITWORDS, sizeof(uint64_t));
-        index_scope(fl);
+        index_scope(first + i, fl->art);
     }
     cg_free(artifacts, nartifacts);
     diag_free(&diags);
@@ -393,14 +397,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static inline bool in_scope(const FlowRt *fl, const Sim *s, uint32_t si)
+/* The flows whose scope holds the SIM, by the scope index. */
+static inline uint64_t flows_in_scope(const SimIndex *x)
 {
-    switch (fl->scope) {
-    case ART_SCOPE_ALL: return true;
-    case ART_SCOPE_TAGS: return (s->tag_mask & fl->scope_tags) != 0;
-    case ART_SCOPE_PACKAGE: return s->package == fl->scope_package;
-    default: return bit_get(fl->scope_set, si);
-    }
+    uint64_t mask = all_flows | package_flows[x->package] | x->static_flows;
+    for (uint32_t tags = x->tag_mask; tags; tags &= tags - 1) mask |= tag_flows[__builtin_ctz(tags)];
+    return mask;
 }
 
 static void fail_run(const FlowRt *fl, const char *what)
@@ -421,8 +423,17 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    if (argc != 1) {
-        fprintf(stderr, "usage: flow_peer [--source]\n");
+    uint32_t nevents = NEVENTS;
+    if (argc == 3 && strcmp(argv[1], "--events") == 0) {
+        char *end;
+        unsigned long n = strtoul(argv[2], &end, 10);
+        if (*end || n == 0 || n > NEVENTS) {
+            fprintf(stderr, "flow_peer: --events takes 1 to %d\n", NEVENTS);
+            return 2;
+        }
+        nevents = (uint32_t)n;
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: flow_peer [--source | --events N]\n");
         return 2;
     }
 
@@ -442,51 +453,56 @@ int main(int argc, char **argv)
     env.ctx[CTX_RUN_ID] = val_str(make_str("bench"));
 
     double t0 = now_s();
-    for (uint32_t e = 0; e < NEVENTS; e++) {
+    for (uint32_t e = 0; e < nevents; e++) {
         uint32_t si = rnd() % NSIMS;
         Sim *s = &sims[si];
-        s->used += rnd() % 50000000u;
+        SimIndex *x = &sim_index[si];
+        x->used += rnd() % 50000000u;
         int64_t quota = s->fields[SIM_QUOTA].as.i;
-        if (s->used > quota + quota / 5) s->used = 0;   /* a new billing cycle */
+        if (x->used > quota + quota / 5) x->used = 0;   /* a new billing cycle */
+        int64_t used = x->used;
 
         /* the event as ingestion would deliver it, and the SIM fields it updates */
         event[EVF_ICCID] = s->fields[SIM_ICCID];
         event[EVF_TIME] = val_integral(VAL_TIME, EVENT_TIME0 + (int64_t)e);
-        event[EVF_PAYLOAD + 0] = val_integral(VAL_BYTES, s->used);
+        event[EVF_PAYLOAD + 0] = val_integral(VAL_BYTES, used);
         event[EVF_PAYLOAD + 1] = val_integral(VAL_BYTES, quota);
-        event[EVF_PAYLOAD + 2] = val_real(VAL_PERCENT, (double)s->used * 100.0 / (double)quota);
-        s->fields[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, s->used);
-        s->fields[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota - s->used);
+        event[EVF_PAYLOAD + 2] = val_real(VAL_PERCENT, (double)used * 100.0 / (double)quota);
+        s->fields[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, used);
+        s->fields[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota - used);
         env.sim = s->fields;
         env.ctx[CTX_NOW] = event[EVF_TIME];
 
-        for (int f = 0; f < NFLOWS; f++) {
+        /* flows in order: the lowest bit first */
+        uint64_t edge = x->edge;
+        for (uint64_t todo = flows_in_scope(x); todo; todo &= todo - 1) {
+            int f = __builtin_ctzll(todo);
+            uint64_t bit = (uint64_t)1 << f;
             FlowRt *fl = &flows[f];
-            if (!in_scope(fl, s, si)) continue;
             env.ctx[CTX_FLOW_NAME] = fl->name;
             Value cond;
             if (vm_call(fl->run, fl->art->fn_when, NULL, 0, &env, &host, &cond) != VM_DONE) fail_run(fl, "when");
-            bool now_true = cond.tag == VAL_BOOL && cond.as.b, was = bit_get(fl->edge, si);
-            if (now_true && !was) {
-                bit_set(fl->edge, si);
+            bool now_true = cond.tag == VAL_BOOL && cond.as.b;
+            if (now_true && !(edge & bit)) {
+                edge |= bit;
                 if (vm_call(fl->run, fl->art->fn_do, NULL, 0, &env, &host, NULL) != VM_DONE) fail_run(fl, "do");
-            } else if (!now_true && was) {
-                bit_clear(fl->edge, si);
+            } else if (!now_true && (edge & bit)) {
+                edge &= ~bit;
             }
         }
+        x->edge = edge;
     }
     double secs = now_s() - t0;
 
-    printf("peer=flow events=%d seconds=%.3f events_per_s=%.0f fires=%llu hash=%llu len=%llu\n", NEVENTS, secs,
-           NEVENTS / secs, (unsigned long long)sum.fires, (unsigned long long)sum.hash,
+    printf("peer=flow events=%u seconds=%.3f events_per_s=%.0f fires=%llu hash=%llu len=%llu\n", nevents, secs,
+           nevents / secs, (unsigned long long)sum.fires, (unsigned long long)sum.hash,
            (unsigned long long)sum.len);
     for (int f = 0; f < NFLOWS; f++) {
         vm_run_free(flows[f].run);
         vm_program_free(flows[f].program);
         art_free(flows[f].art);
-        free(flows[f].edge);
-        free(flows[f].scope_set);
     }
+    if (nevents != NEVENTS) return 0;
     bool ok = sum.fires == EXPECT_FIRES && sum.hash == EXPECT_HASH && sum.len == EXPECT_LEN;
     if (!ok)
         fprintf(stderr, "flow_peer: checksum mismatch: want fires=%u hash=%u len=%u\n", EXPECT_FIRES, EXPECT_HASH,

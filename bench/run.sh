@@ -82,7 +82,8 @@ bench_check() {
     local flowc_s luac_s
     if command -v hyperfine >/dev/null 2>&1; then
         hyperfine --style none --warmup 1 --runs "$runs" --export-json "$dir/hyperfine.json" \
-            -n flowc "$flowc check $dir/project" -n luac "luac5.4 -p $dir/project.lua" >/dev/null || return 1
+            -n flowc "$flowc check $dir/project" -n luac "luac5.4 -p $dir/project.lua" \
+            >/dev/null 2>"$dir/hyperfine.err" || { cat "$dir/hyperfine.err" >&2; return 1; }
         read -r flowc_s luac_s < <(python3 -c '
 import json, sys
 r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
