@@ -71,6 +71,7 @@ typedef struct Checker {
     const CatEvent *event;   /* the event bound to `event`, or NULL */
     bool sim_bound;
     Where where;
+    bool in_date;            /* checking the date of `on date`, before any event exists */
     Scope *scope;
     int next_slot, max_slot;
     int depth;
@@ -493,7 +494,9 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
     if (strcmp(base, "event") == 0) {
         obj->u.name.kind = NAME_EVENT;
         if (!c->event) {
-            if (c->where == WHERE_SUB)
+            if (c->in_date)
+                error_at(c, obj->span, "the date of 'on date' cannot use 'event': it is computed before the event exists");
+            else if (c->where == WHERE_SUB)
                 error_at(c, obj->span, "a sub has no 'event': pass what it needs as a parameter");
             else if (c->where == WHERE_TEST)
                 error_at(c, obj->span, "'event' is not available in a test's expectations");
@@ -790,6 +793,7 @@ static const Type *check_call(Checker *c, Expr *e)
         return check_builtin_call(c, e, first);
     }
     if (g) {
+        if (g->kind == D_INPUT) g->u.input.used = true;
         error_at(c, e->u.call.name.span, "'%s' is %s; only subs and built-ins can be called", name,
                  decl_kind_name(g->kind));
         return set_type(e, &ty_error, false);
@@ -953,7 +957,7 @@ static const Type *check_binary(Checker *c, Expr *e)
     case OPR_IN:
         if (r->kind == TY_LIST) {
             if (r->elem->kind != TY_EMPTY && !equatable(l, r->elem))
-                error_at(c, e->span, "a %s is never in a %s", tname(l), tname(r));
+                error_at(c, e->span, "a value of type %s is never in a %s", tname(l), tname(r));
             else
                 check_domain_compare(c, le, re);
         } else if (ty_is_stringlike(r)) {
@@ -1112,7 +1116,7 @@ static const Type *check_typed(Checker *c, Expr *e, const Type *want, const char
 {
     check_expr(c, e);
     if (e->type->kind == TY_VOID) {
-        error_at(c, e->span, "%s needs a value, and this call returns nothing", what);
+        error_at(c, e->span, "this call returns nothing, so it cannot serve as %s", what);
         e->type = &ty_error;
     }
     if (want) expect_type(c, e, want, what);
@@ -1177,7 +1181,7 @@ static void check_addresses(Checker *c, Expr *e, const char *what)
     if (is_error(t)) return;
     if (t->kind == TY_LIST) {
         if (t->elem->kind == TY_EMPTY) {
-            error_at(c, e->span, "%s is an empty list", what);
+            error_at(c, e->span, "%s cannot be an empty list", what);
             return;
         }
         expect_type(c, e, &ty_list_email, what);
@@ -1441,8 +1445,13 @@ static void check_sub(Checker *c, Decl *d)
     c->next_slot = c->max_slot = 0;
     Scope params;
     scope_push(c, &params);
-    for (int i = 0; i < d->u.sub.nparams; i++)
-        declare_local(c, d->u.sub.params[i].name, d->u.sub.params[i].resolved, false, -1);
+    for (int i = 0; i < d->u.sub.nparams; i++) {
+        bool repeated = false;   /* reported by resolve_sub_signature; the slot stays */
+        for (int k = 0; k < i; k++)
+            repeated |= strcmp(d->u.sub.params[k].name.text, d->u.sub.params[i].name.text) == 0;
+        if (repeated) alloc_slots(c, 1);
+        else declare_local(c, d->u.sub.params[i].name, d->u.sub.params[i].resolved, false, -1);
+    }
     check_block(c, &d->u.sub.body);
     scope_pop(c);
     d->nslots = c->max_slot;
@@ -1651,8 +1660,13 @@ static void check_on(Checker *c, Decl *d, Clause *on)
 static void check_on_exprs(Checker *c, Clause *on)
 {
     if (on->u.on.date) {
+        const CatEvent *event = c->event;
         c->where = WHERE_COND;
+        c->in_date = true;
+        c->event = NULL;
         check_typed(c, on->u.on.date, &ty_time, "the date");
+        c->event = event;
+        c->in_date = false;
     }
     if (on->u.on.cron && check_constant(c, on->u.on.cron, &ty_string, "the schedule")) {
         size_t len, at = 0;
@@ -1748,6 +1762,18 @@ static void check_flow(Checker *c, Decl *d)
 
 /* ============================================================ tests */
 
+/* Reports field i of a record literal when an earlier field has its name. */
+static bool repeated_field(Checker *c, const Expr *rec, int i)
+{
+    const RecField *f = &rec->u.rec.fields[i];
+    for (int k = 0; k < i; k++)
+        if (strcmp(rec->u.rec.fields[k].name.text, f->name.text) == 0) {
+            error_at(c, f->name.span, "'%s' appears twice in this record", f->name.text);
+            return true;
+        }
+    return false;
+}
+
 static void check_test_sim(Checker *c, Step *st)
 {
     Expr *rec = st->u.sim;
@@ -1758,6 +1784,7 @@ static void check_test_sim(Checker *c, Step *st)
     bool has_iccid = false;
     for (int i = 0; i < rec->u.rec.n; i++) {
         RecField *f = &rec->u.rec.fields[i];
+        if (repeated_field(c, rec, i)) continue;
         int field = cat_sim_field_find(f->name.text, strlen(f->name.text));
         if (field < 0) {
             const char *names[SIM_NFIELDS];
@@ -1799,6 +1826,7 @@ static void check_test_event(Checker *c, Step *st)
     }
     for (int i = 0; rec && i < rec->u.rec.n; i++) {
         RecField *f = &rec->u.rec.fields[i];
+        if (repeated_field(c, rec, i)) continue;
         if (!ev) {
             check_expr(c, f->value);
             continue;
@@ -1825,7 +1853,9 @@ static void check_test_event(Checker *c, Step *st)
         if (!given[k] && !(ev->fields[k].flags & (CAT_F_DERIVED | CAT_F_OPTIONAL)))
             error_at(c, st->span, "this %s event needs '%s' (%s)", ev->name, ev->fields[k].name,
                      tname(ev->fields[k].type));
-    if (st->u.event.iccid && check_constant(c, st->u.event.iccid, &ty_string, "the event's SIM")) {
+    if (st->u.event.iccid && ev && ev->subject != SUBJ_SIM)
+        error_at(c, st->u.event.iccid->span, "%s is not about one SIM: it takes no 'for'", ev->name);
+    else if (st->u.event.iccid && check_constant(c, st->u.event.iccid, &ty_string, "the event's SIM")) {
         size_t len;
         const char *text = const_text(c, st->u.event.iccid, &len, 0);
         if (text) check_iccid_text(c, st->u.event.iccid->span, text, len);
