@@ -241,14 +241,14 @@ static const Artifact *find_artifact(Artifact **loaded, int count, const char *n
     return NULL;
 }
 
-static void print_failure(const VmRun *run)
+/* A runtime error names the flow, its version, the run and the line. */
+static void print_failure(const VmRun *run, const Artifact *flow)
 {
     const VmError *e = vm_error(run);
-    fprintf(stderr, "flowc: the run failed: %s", e->message);
-    if (e->artifact) fprintf(stderr, " (in %s", e->artifact);
-    if (e->line) fprintf(stderr, ", line %u", e->line);
-    if (e->artifact) fputc(')', stderr);
-    fputc('\n', stderr);
+    fprintf(stderr, "flowc: run test-run of flow '%s' (draft) failed", flow->name);
+    if (e->line) fprintf(stderr, " at line %u", e->line);
+    if (e->artifact && strcmp(e->artifact, flow->name) != 0) fprintf(stderr, " of sub '%s'", e->artifact);
+    fprintf(stderr, ": %s\n", e->message);
 }
 
 /* Runs the loaded flow once: `when`, then `do` through its waits. */
@@ -272,7 +272,7 @@ static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, 
     if (!in_scope || !active) result = val_bool(false);
     else if (flow->fn_when >= 0) {
         if (vm_call(run, flow->fn_when, NULL, 0, env, &rec->host, &result) != VM_DONE) {
-            print_failure(run);
+            print_failure(run, flow);
             vm_run_free(run);
             return 1;
         }
@@ -295,7 +295,7 @@ static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, 
             st = vm_resume(run, env, &rec->host, &result);
         }
         if (st == VM_FAILED) {
-            print_failure(run);
+            print_failure(run, flow);
             status = 1;
         }
     }

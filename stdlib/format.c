@@ -299,7 +299,11 @@ void fmt_float(FmtBuf *fb, double value)
         append_str(fb, value < 0 ? "-inf" : "inf");
         return;
     }
-    for (int precision = 1; precision <= 17; precision++) {
+    /* at least as many digits as the integer part has, so that 100 reads
+     * "100" and not "1e+02"; exponents only for very large or small values */
+    int start = 1;
+    for (double mag = fabs(value); mag >= 10 && mag < 1e16 && start < 17; mag /= 10) start++;
+    for (int precision = start; precision <= 17; precision++) {
         snprintf(buf, sizeof buf, "%.*g", precision, value);
         if (strtod(buf, NULL) == value) break;
     }
