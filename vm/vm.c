@@ -456,6 +456,15 @@ static bool percent_of_integral(double p, int64_t x, int64_t *out)
         *out = 0;
         return true;
     }
+    /* whole percents (the common case) in int64 when the product fits */
+    if (p >= -1e9 && p <= 1e9 && p == (double)(int64_t)p) {
+        int64_t product;
+        if (!mul_overflows(x, (int64_t)p, &product)) {
+            int64_t q = product / 100, r = product % 100;
+            *out = q + (r >= 50) - (r <= -50);
+            return true;
+        }
+    }
 #if defined(__SIZEOF_INT128__)
     int e;
     double fr = frexp(fabs(p), &e);

@@ -287,6 +287,11 @@ static void test_of(void)
     CHECK_STR(binop(OP_OF, PC(50), I(-3)), "int:-2");
     CHECK_STR(binop(OP_OF, PC(-50), I(3)), "int:-2");
     CHECK_STR(binop(OP_OF, PC(12.5), I(8)), "int:1");
+    CHECK_STR(binop(OP_OF, PC(-150), I(3)), "int:-5");     /* whole percents: the int64 path */
+    CHECK_STR(binop(OP_OF, PC(150), I(-3)), "int:-5");
+    CHECK_STR(binop(OP_OF, PC(149), I(-1)), "int:-1");
+    CHECK_STR(binop(OP_OF, PC(12.5), I(-4)), "int:-1");    /* halves away from zero: the 128-bit path */
+    CHECK_STR(binop(OP_OF, PC(1e9), I(10000000000)), "int:100000000000000000");
     CHECK_STR(binop(OP_OF, PC(49.9), I(1)), "int:0");
     CHECK_STR(binop(OP_OF, PC(10), DU(86400)), "duration:2h 24m");
     CHECK_STR(binop(OP_OF, PC(50), FL(3)), "float:1.5");
