@@ -102,6 +102,11 @@ static void test_float_and_values(void)
     FMT_CASE(fmt_float(&fb, 3.5), "3.5");
     FMT_CASE(fmt_float(&fb, 1e20), "1e+20");
     FMT_CASE(fmt_float(&fb, 3), "3");
+    FMT_CASE(fmt_float(&fb, 100), "100");          /* not 1e+02 */
+    FMT_CASE(fmt_float(&fb, 1234.5), "1234.5");
+    FMT_CASE(fmt_float(&fb, 1e15), "1000000000000000");
+    FMT_CASE(fmt_float(&fb, 1e16), "1e+16");
+    FMT_CASE(fmt_float(&fb, 1e-7), "1e-07");
     FMT_CASE(fmt_float(&fb, -0.25), "-0.25");
     FMT_CASE(fmt_float(&fb, 1.0 / 3), "0.3333333333333333");
     FMT_CASE(fmt_float(&fb, INFINITY), "inf");
