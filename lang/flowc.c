@@ -8,19 +8,18 @@
  *
  * Only this file prints and exits; the library below reports into a DiagSink.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ast.h"
 #include "check.h"
 #include "commands.h"
 #include "diag.h"
 #include "parse.h"
+#include "project.h"
 #include "source.h"
 
 #define FLOWC_VERSION "0.1.0"
@@ -39,109 +38,15 @@ static int usage_error(const char *fmt, const char *arg)
 
 /* ------------------------------------------------------------ projects */
 
-/* A project: the .flow files compiled together. */
-typedef struct FileList {
-    char **paths;
-    size_t n, cap;
-} FileList;
-
-static void files_add(FileList *proj, const char *path)
+/* Checks one project (a folder, or the files given together); prints its
+ * diagnostics to stderr. */
+static int check_project(char *const *paths, int npaths, bool werror)
 {
-    if (proj->n == proj->cap) {
-        proj->cap = proj->cap ? proj->cap * 2 : 16;
-        proj->paths = realloc(proj->paths, proj->cap * sizeof *proj->paths);
-        if (!proj->paths) {
-            fputs("flowc: out of memory\n", stderr);
-            exit(70);
-        }
-    }
-    proj->paths[proj->n] = strdup(path);
-    if (!proj->paths[proj->n]) {
-        fputs("flowc: out of memory\n", stderr);
-        exit(70);
-    }
-    proj->n++;
-}
-
-static void files_free(FileList *proj)
-{
-    for (size_t i = 0; i < proj->n; i++) free(proj->paths[i]);
-    free(proj->paths);
-    proj->paths = NULL;
-    proj->n = proj->cap = 0;
-}
-
-static int compare_paths(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The *.flow files of a folder, sorted by name (not recursive).  Returns
- * false with errno set when the folder cannot be read. */
-static bool files_from_folder(FileList *proj, const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return false;
-    size_t dlen = strlen(dir);
-    bool slash = dlen > 0 && dir[dlen - 1] == '/';
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        size_t len = strlen(ent->d_name);
-        if (len <= 5 || strcmp(ent->d_name + len - 5, ".flow") != 0 || ent->d_name[0] == '.') continue;
-        char *path = malloc(dlen + len + 2);
-        if (!path) {
-            fputs("flowc: out of memory\n", stderr);
-            exit(70);
-        }
-        sprintf(path, "%s%s%s", dir, slash ? "" : "/", ent->d_name);
-        if (!is_directory(path)) files_add(proj, path);
-        free(path);
-    }
-    closedir(d);
-    qsort(proj->paths, proj->n, sizeof *proj->paths, compare_paths);
-    return true;
-}
-
-/* Reads and parses every file of the project into prog; a file that cannot
- * be read is an error of its own. */
-static void parse_files(const FileList *proj, SourceSet *sources, DiagSink *diags, Program *prog)
-{
-    for (size_t i = 0; i < proj->n; i++) {
-        int file = src_add_file(sources, proj->paths[i]);
-        if (file < 0) {
-            int err = errno;
-            int placeholder = src_add_text(sources, proj->paths[i], "", 0);
-            if (placeholder < 0) continue;
-            diag_add(diags, DIAG_ERROR, (Span){ (uint32_t)placeholder, 0, 0 }, "cannot read '%s': %s",
-                     proj->paths[i], err == EFBIG ? "file too large" : strerror(err));
-            continue;
-        }
-        parse_file(prog, diags, (uint32_t)file);
-    }
-}
-
-/* Checks one project; prints its diagnostics to stderr. */
-static int check_files(const FileList *proj, bool werror)
-{
-    SourceSet sources;
-    DiagSink diags;
-    Program prog;
-    src_init(&sources);
-    diag_init(&diags, &sources);
-    ast_program_init(&prog, &sources);
-    parse_files(proj, &sources, &diags, &prog);
-    chk_program(&prog, &diags);
-    diag_print(&diags, stderr);
-    int status = diags.errors || (werror && diags.warnings) ? EXIT_ERRORS : EXIT_CLEAN;
-    ast_program_free(&prog);
-    diag_free(&diags);
-    src_free(&sources);
+    Project project;
+    project_load(&project, paths, npaths);
+    diag_print(&project.diags, stderr);
+    int status = project.diags.errors || (werror && project.diags.warnings) ? EXIT_ERRORS : EXIT_CLEAN;
+    project_free(&project);
     return status;
 }
 
@@ -150,35 +55,26 @@ static int check_files(const FileList *proj, bool werror)
 static int cmd_check(int argc, char **argv)
 {
     bool werror = false;
-    FileList files = { NULL, 0, 0 };
-    int status = EXIT_CLEAN, npaths = 0;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nfiles = 0, nfolders = 0, status = EXIT_CLEAN;
+    if (!files) return EXIT_ERRORS;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--werror") == 0) werror = true;
         else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            files_free(&files);
+            free(files);
             return usage_error("unknown option '%s' for 'check'", argv[i]);
-        }
-        else npaths++;
+        } else if (project_is_folder(argv[i])) nfolders++;
+        else files[nfiles++] = argv[i];
     }
-    if (npaths == 0) return usage_error("%s", "check: no files or folders given");
-    for (int i = 0; i < argc; i++) {
-        const char *path = argv[i];
-        if (strcmp(path, "--werror") == 0) continue;
-        if (is_directory(path)) {
-            FileList proj = { NULL, 0, 0 };
-            if (!files_from_folder(&proj, path)) {
-                fprintf(stderr, "%s: error: cannot read folder '%s': %s\n", path, path, strerror(errno));
-                status = EXIT_ERRORS;
-            } else if (check_files(&proj, werror) != EXIT_CLEAN) {
-                status = EXIT_ERRORS;
-            }
-            files_free(&proj);
-        } else {
-            files_add(&files, path);
-        }
+    if (nfiles + nfolders == 0) {
+        free(files);
+        return usage_error("%s", "check: no files or folders given");
     }
-    if (files.n && check_files(&files, werror) != EXIT_CLEAN) status = EXIT_ERRORS;
-    files_free(&files);
+    /* each folder is a project of its own; the files given together are one */
+    for (int i = 0; i < argc; i++)
+        if (project_is_folder(argv[i]) && check_project(&argv[i], 1, werror) != EXIT_CLEAN) status = EXIT_ERRORS;
+    if (nfiles && check_project(files, nfiles, werror) != EXIT_CLEAN) status = EXIT_ERRORS;
+    free(files);
     return status;
 }
 
@@ -186,23 +82,14 @@ static int cmd_parse(int argc, char **argv)
 {
     if (argc != 1) return usage_error("%s", "parse: give exactly one file");
     if (argv[0][0] == '-' && argv[0][1] != '\0') return usage_error("unknown option '%s' for 'parse'", argv[0]);
-    FileList proj = { NULL, 0, 0 };
-    files_add(&proj, argv[0]);
-    SourceSet sources;
-    DiagSink diags;
-    Program prog;
-    src_init(&sources);
-    diag_init(&diags, &sources);
-    ast_program_init(&prog, &sources);
-    parse_files(&proj, &sources, &diags, &prog);
-    ast_dump(&prog, stdout);
+    Project project;
+    project_open(&project);
+    project_add(&project, argv[0]);
+    ast_dump(&project.prog, stdout);
     fflush(stdout);
-    diag_print(&diags, stderr);
-    int status = diags.errors ? EXIT_ERRORS : EXIT_CLEAN;
-    ast_program_free(&prog);
-    diag_free(&diags);
-    src_free(&sources);
-    files_free(&proj);
+    diag_print(&project.diags, stderr);
+    int status = project.diags.errors ? EXIT_ERRORS : EXIT_CLEAN;
+    project_free(&project);
     return status;
 }
 

@@ -1,11 +1,12 @@
 /*
  * project.c - gathering the files of a project and running the front end.
+ * Nothing here prints: unreadable files and folders become diagnostics.
  */
 #include "project.h"
 
 #include <dirent.h>
-#include <stdio.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,81 +14,105 @@
 #include "check.h"
 #include "parse.h"
 
+static void out_of_memory(void)
+{
+    fputs("flowc: out of memory\n", stderr);
+    exit(70);
+}
+
+bool project_is_folder(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* An error about a path that has no source of its own: it gets an empty
+ * placeholder source so that the diagnostic prints as `path: error: ...`. */
+static void path_error(Project *p, const char *path, const char *what, int err)
+{
+    int placeholder = src_add_text(&p->sources, path, "", 0);
+    if (placeholder < 0) return;
+    diag_add(&p->diags, DIAG_ERROR, (Span){ (uint32_t)placeholder, 0, 0 }, "cannot read %s'%s': %s", what, path,
+             err == EFBIG ? "file too large" : strerror(err));
+}
+
+static void add_file(Project *p, const char *path)
+{
+    int file = src_add_file(&p->sources, path);
+    if (file < 0) path_error(p, path, "", errno);
+    else parse_file(&p->prog, &p->diags, (uint32_t)file);
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_flow_file(const char *name)
-{
-    size_t len = strlen(name);
-    return len > 5 && strcmp(name + len - 5, ".flow") == 0 && name[0] != '.';
-}
-
-/* Adds the folder's .flow files in name order; returns -1 when unreadable. */
-static int add_folder(Project *p, const char *path)
+/* Adds the folder's *.flow files (not recursive) in name order. */
+static void add_folder(Project *p, const char *path)
 {
     DIR *dir = opendir(path);
-    if (!dir) return -1;
+    if (!dir) {
+        path_error(p, path, "folder ", errno);
+        return;
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
+    size_t plen = strlen(path);
+    bool slash = plen > 0 && path[plen - 1] == '/';
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
-        if (!is_flow_file(entry->d_name)) continue;
-        if (n == PROJECT_MAX_FILES) {
-            fprintf(stderr, "flowc: '%s' holds more than %d .flow files; reading the first %d\n", path,
-                    PROJECT_MAX_FILES, PROJECT_MAX_FILES);
-            break;
-        }
+        size_t len = strlen(entry->d_name);
+        if (len <= 5 || strcmp(entry->d_name + len - 5, ".flow") != 0 || entry->d_name[0] == '.') continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown) break;
-            names = grown;
+            names = realloc(names, cap * sizeof *names);
+            if (!names) out_of_memory();
         }
-        size_t len = strlen(path) + strlen(entry->d_name) + 2;
-        names[n] = malloc(len);
-        if (!names[n]) break;
-        snprintf(names[n], len, "%s/%s", path, entry->d_name);
-        n++;
+        names[n] = malloc(plen + len + 2);
+        if (!names[n]) out_of_memory();
+        sprintf(names[n], "%s%s%s", path, slash ? "" : "/", entry->d_name);
+        if (project_is_folder(names[n])) free(names[n]);
+        else n++;
     }
     closedir(dir);
     qsort(names, n, sizeof *names, compare_names);
-    for (size_t i = 0; i < n; i++) {
-        int file = src_add_file(&p->sources, names[i]);
-        if (file < 0) fprintf(stderr, "flowc: cannot read '%s': %s\n", names[i], strerror(errno));
-        else parse_file(&p->prog, &p->diags, (uint32_t)file);
-        free(names[i]);
+    if (n > PROJECT_MAX_FILES) {
+        int placeholder = src_add_text(&p->sources, path, "", 0);
+        if (placeholder >= 0)
+            diag_add(&p->diags, DIAG_ERROR, (Span){ (uint32_t)placeholder, 0, 0 },
+                     "folder '%s' holds %zu .flow files; a project reads at most %d", path, n, PROJECT_MAX_FILES);
+    } else {
+        for (size_t i = 0; i < n; i++) add_file(p, names[i]);
     }
+    for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
-    return 0;
 }
 
-int project_load(Project *p, char *const *paths, int npaths)
+void project_open(Project *p)
 {
     src_init(&p->sources);
     ast_program_init(&p->prog, &p->sources);
     diag_init(&p->diags, &p->sources);
-    int missing = 0;
-    for (int i = 0; i < npaths; i++) {
-        struct stat st;
-        if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (add_folder(p, paths[i]) != 0) {
-                fprintf(stderr, "flowc: cannot read folder '%s': %s\n", paths[i], strerror(errno));
-                missing++;
-            }
-            continue;
-        }
-        int file = src_add_file(&p->sources, paths[i]);
-        if (file < 0) {
-            fprintf(stderr, "flowc: cannot read '%s': %s\n", paths[i], strerror(errno));
-            missing++;
-            continue;
-        }
-        parse_file(&p->prog, &p->diags, (uint32_t)file);
-    }
+}
+
+void project_add(Project *p, const char *path)
+{
+    if (project_is_folder(path)) add_folder(p, path);
+    else add_file(p, path);
+}
+
+int project_check(Project *p)
+{
     chk_program(&p->prog, &p->diags);
-    return (int)p->diags.errors + missing;
+    return (int)p->diags.errors;
+}
+
+int project_load(Project *p, char *const *paths, int npaths)
+{
+    project_open(p);
+    for (int i = 0; i < npaths; i++) project_add(p, paths[i]);
+    return project_check(p);
 }
 
 void project_free(Project *p)

@@ -6,6 +6,8 @@
 #ifndef FLOW_PROJECT_H
 #define FLOW_PROJECT_H
 
+#include <stdbool.h>
+
 #include "ast.h"
 #include "diag.h"
 #include "source.h"
@@ -19,9 +21,17 @@ typedef struct Project {
     DiagSink diags;
 } Project;
 
-/* Reads, parses and checks; returns the number of errors (reported in
- * project->diags, unprinted).  Always call project_free afterwards. */
+/* Reads, parses and checks the paths (files and folders) as one project;
+ * returns the number of errors (in project->diags, unprinted; an unreadable
+ * path is one of them).  Always call project_free afterwards. */
 int project_load(Project *project, char *const *paths, int npaths);
 void project_free(Project *project);
+
+/* The same in steps: open, add paths (parsed as they come), check. */
+void project_open(Project *project);
+void project_add(Project *project, const char *path);
+int project_check(Project *project);
+
+bool project_is_folder(const char *path);
 
 #endif
