@@ -164,9 +164,7 @@ static void register_globals(Checker *c)
         if (d->kind == D_TEST) continue;
         Decl **slot = global_slot(c, d->name.text);
         if (*slot) {
-            Diag *e = error_at(c, d->name.span, "'%s' is already declared as %s", d->name.text,
-                               decl_kind_name((*slot)->kind));
-            (void)e;
+            error_at(c, d->name.span, "'%s' is already declared as %s", d->name.text, decl_kind_name((*slot)->kind));
             diag_add(c->diags, DIAG_NOTE, (*slot)->name.span, "'%s' is first declared here", d->name.text);
             continue;
         }
@@ -1013,7 +1011,6 @@ static const Type *check_list(Checker *c, Expr *e)
 {
     const Type *elem = &ty_empty;
     bool is_const = true;
-    Expr *first = NULL;
     for (int i = 0; i < e->u.list.n; i++) {
         Expr *item = e->u.list.items[i];
         const Type *t = check_expr(c, item);
@@ -1023,20 +1020,12 @@ static const Type *check_list(Checker *c, Expr *e)
             error_at(c, item->span, "this gives no value to put in a list");
             continue;
         }
-        if (elem->kind == TY_EMPTY) {
-            elem = t;
-            first = item;
-        } else if (ty_assignable(t, elem)) {
-        } else if (ty_assignable(elem, t)) {
-            elem = t;
-        } else if (ty_is_stringlike(t) && ty_is_stringlike(elem)) {
+        if (elem->kind == TY_EMPTY || (ty_assignable(elem, t) && !ty_assignable(t, elem)))
+            elem = t;   /* the first item, or a wider type: [1, 2.5] is list<float> */
+        else if (ty_is_stringlike(t) && ty_is_stringlike(elem) && !ty_assignable(t, elem))
             elem = &ty_string;
-        } else {
-            Diag *d = error_at(c, item->span, "a list holds one type: this item is %s, the first is %s", tname(t),
-                               tname(elem));
-            (void)first;
-            (void)d;
-        }
+        else if (!ty_assignable(t, elem))
+            error_at(c, item->span, "a list holds one type: this item is %s, the first is %s", tname(t), tname(elem));
     }
     if (elem->kind == TY_STRING && elem->domain) elem = &ty_string;
     return set_type(e, new_list_type(c, elem), is_const);
@@ -1339,8 +1328,7 @@ static void check_stmt(Checker *c, Stmt *s)
     }
     case S_RETURN: {
         if (c->where != WHERE_SUB) {
-            Diag *d = error_at(c, s->span, "'return' ends a sub; a flow's run ends with 'stop'");
-            (void)d;
+            error_at(c, s->span, "'return' ends a sub; a flow's run ends with 'stop'");
             if (s->u.ret.value) check_expr(c, s->u.ret.value);
             break;
         }
@@ -1566,11 +1554,13 @@ static void check_scope_file(Checker *c, Clause *cl)
         return;
     }
     const char *text = src->files[file].text;
-    size_t size = src->files[file].len, cap = 64;
-    cl->u.scope.items = malloc(cap * sizeof(char *));
-    const char **items = NULL;
+    size_t size = src->files[file].len;
+    /* at most one ICCID per line: count lines for the array's size */
+    size_t lines = 1;
+    for (size_t i = 0; i < size; i++) lines += text[i] == '\n';
+    const char **items = arena_alloc(&c->prog->arena, lines * sizeof(char *));
     int count = 0;
-    for (size_t at = 0; at < size && cl->u.scope.items;) {
+    for (size_t at = 0; at < size && items;) {
         size_t end = at;
         while (end < size && text[end] != '\n') end++;
         size_t col_end = at;
@@ -1582,26 +1572,13 @@ static void check_scope_file(Checker *c, Clause *cl)
         bool header = count == 0 && stop > start && (text[start] < '0' || text[start] > '9') && text[start] != '#';
         if (stop > start && text[start] != '#' && !header) {
             Span span = { (uint32_t)file, (uint32_t)start, (uint32_t)(stop - start) };
-            if (check_iccid_text(c, span, text + start, stop - start)) {
-                if ((size_t)count == cap) {
-                    cap *= 2;
-                    const char **grown = realloc(cl->u.scope.items, cap * sizeof(char *));
-                    if (!grown) break;
-                    cl->u.scope.items = grown;
-                }
-                cl->u.scope.items[count++] = arena_strndup(&c->prog->arena, text + start, stop - start);
-            }
+            if (check_iccid_text(c, span, text + start, stop - start))
+                items[count++] = arena_strndup(&c->prog->arena, text + start, stop - start);
         }
         at = end + 1;
     }
-    /* move the list into the arena so that the AST owns it */
-    if (cl->u.scope.items) {
-        items = arena_alloc(&c->prog->arena, (size_t)(count ? count : 1) * sizeof(char *));
-        if (items) memcpy(items, cl->u.scope.items, (size_t)count * sizeof(char *));
-        free(cl->u.scope.items);
-    }
     cl->u.scope.items = items;
-    cl->u.scope.nitems = items ? count : 0;
+    cl->u.scope.nitems = count;
     if (count == 0) error_at(c, value->span, "the ICCID file '%s' lists no ICCID", name);
 }
 
