@@ -163,7 +163,7 @@ void fmt_percent(FmtBuf *fb, double percent)
 void fmt_duration(FmtBuf *fb, int64_t seconds)
 {
     static const struct { const char *suffix; uint64_t size; } parts[] = {
-        { "w", 604800 }, { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 },
+        { "d", 86400 }, { "h", 3600 }, { "m", 60 }, { "s", 1 },
     };
     if (seconds == 0) {
         fmt_append(fb, "0s", 2);

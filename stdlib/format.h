@@ -7,8 +7,8 @@
  *             (1000-based units B KB MB GB TB PB, at most two decimals,
  *             trailing zeros dropped)
  *   percent   80% -> "80%", 12.5% -> "12.5%" (at most two decimals)
- *   duration  90s -> "1m 30s", 24h -> "1d", 26h -> "1d 2h" (w d h m s, zero
- *             parts left out, 0s -> "0s")
+ *   duration  90s -> "1m 30s", 24h -> "1d", 26h -> "1d 2h", 2w -> "14d"
+ *             (d h m s, zero parts left out, 0s -> "0s")
  *   time      RFC 3339 in UTC: "2026-12-05T10:00:00Z"
  *   float     shortest text that reads back the same ("0.1", "3.5", "1e+20")
  *   int bool  as in JSON
