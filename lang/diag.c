@@ -43,26 +43,6 @@ static char *vformat(const char *fmt, va_list ap)
     return text;
 }
 
-/* See source.c: the same rule, so that carets and columns agree. */
-static size_t utf8_step(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-    else return 1;
-    if (len > n) return 1;
-    uint32_t cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 1;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 1;
-    return len;
-}
 
 /* ------------------------------------------------------------ collecting */
 
@@ -181,7 +161,7 @@ static void print_excerpt(const DiagSink *sink, const Diag *diag, uint32_t line,
     }
     fprintf(out, "%*u | %s", DIAG_GUTTER, line, from > 0 ? "..." : "");
     for (size_t i = from; i < to;) {
-        size_t step = utf8_step(s + i, len - i);
+        size_t step = src_utf8_step(s + i, len - i);
         if (i + step > to) break;
         put_cell(s + i, step, out);
         i += step;
@@ -192,13 +172,13 @@ static void print_excerpt(const DiagSink *sink, const Diag *diag, uint32_t line,
     size_t i = from;
     while (i < span_start && i < to) {
         fputc(s[i] == '\t' ? '\t' : ' ', out);
-        i += utf8_step(s + i, len - i);
+        i += src_utf8_step(s + i, len - i);
     }
     fputc('^', out);
-    if (i < len) i += utf8_step(s + i, len - i);
+    if (i < len) i += src_utf8_step(s + i, len - i);
     while (i < span_end && i < to) {
         fputc('~', out);
-        i += utf8_step(s + i, len - i);
+        i += src_utf8_step(s + i, len - i);
     }
     fputc('\n', out);
 }

@@ -25,9 +25,7 @@ static void *xrealloc(void *ptr, size_t size)
     return fresh;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes available), or 1 when the
- * byte there does not start a valid one: an invalid byte is one column. */
-static size_t utf8_step(const unsigned char *s, size_t n)
+size_t src_utf8_step(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -175,7 +173,7 @@ void src_position(SourceSet *set, uint32_t fileno_, uint32_t off, uint32_t *line
     const unsigned char *s = (const unsigned char *)file->text;
     uint32_t c = 1;
     for (size_t i = file->line_starts[lo]; i < off;) {
-        i += utf8_step(s + i, file->len - i);
+        i += src_utf8_step(s + i, file->len - i);
         c++;
     }
     *col = c;

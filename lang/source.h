@@ -51,4 +51,9 @@ void src_position(SourceSet *set, uint32_t file, uint32_t off, uint32_t *line, u
  * length in bytes. */
 const char *src_line(SourceSet *set, uint32_t file, uint32_t line, size_t *len);
 
+/* The length of the UTF-8 sequence at s (n bytes available), or 1 when the
+ * byte there does not start a valid one: an invalid byte is one column.
+ * Columns and carets count with it. */
+size_t src_utf8_step(const unsigned char *s, size_t n);
+
 #endif
