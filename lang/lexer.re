@@ -55,25 +55,45 @@ static const Keyword keywords[] = {
 };
 enum { NKEYWORDS = sizeof keywords / sizeof keywords[0] };
 
+/* Keyword lookup runs for every word of every file: the words are bucketed
+ * by first letter (the table is sorted), then compared by length and bytes.
+ * The tables are filled on first use. */
+static struct {
+    bool ready;
+    uint8_t first[27];          /* keywords[first[c]..first[c+1]) start with 'a' + c */
+    int8_t soft[256];           /* by token kind: 1 soft keyword, 0 hard, -1 no keyword */
+    uint8_t len[NKEYWORDS];
+} kw_index;
+
+static void kw_index_build(void)
+{
+    int at = 0;
+    for (int c = 0; c < 26; c++) {
+        kw_index.first[c] = (uint8_t)at;
+        while (at < NKEYWORDS && keywords[at].text[0] == 'a' + c) at++;
+    }
+    kw_index.first[26] = (uint8_t)at;
+    memset(kw_index.soft, -1, sizeof kw_index.soft);
+    for (int i = 0; i < NKEYWORDS; i++) kw_index.len[i] = (uint8_t)strlen(keywords[i].text);
+    for (int i = 0; i < NKEYWORDS; i++)
+        if (keywords[i].kind >= 0 && keywords[i].kind < 256) kw_index.soft[keywords[i].kind] = keywords[i].soft;
+    kw_index.ready = true;
+}
+
 static const Keyword *keyword_find(const unsigned char *text, size_t len)
 {
-    size_t lo = 0, hi = NKEYWORDS;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = strncmp(keywords[mid].text, (const char *)text, len);
-        if (cmp == 0 && keywords[mid].text[len] != '\0') cmp = 1;
-        if (cmp == 0) return &keywords[mid];
-        if (cmp < 0) lo = mid + 1;
-        else hi = mid;
-    }
+    if (!kw_index.ready) kw_index_build();
+    if (len < 2 || len > 8 || text[0] < 'a' || text[0] > 'z') return NULL;
+    int c = text[0] - 'a';
+    for (int i = kw_index.first[c]; i < kw_index.first[c + 1]; i++)
+        if (kw_index.len[i] == len && memcmp(keywords[i].text, text, len) == 0) return &keywords[i];
     return NULL;
 }
 
 bool lex_is_soft_keyword(int kind)
 {
-    for (int i = 0; i < NKEYWORDS; i++)
-        if (keywords[i].kind == kind) return keywords[i].soft;
-    return false;
+    if (!kw_index.ready) kw_index_build();
+    return kind >= 0 && kind < 256 && kw_index.soft[kind] == 1;
 }
 
 const char *lex_kind_text(int kind)
