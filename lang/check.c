@@ -128,6 +128,13 @@ static const char *decl_kind_name(DeclKind kind)
     return "a declaration";
 }
 
+/* The one way out below main: without memory a check cannot go on. */
+static void out_of_memory(void)
+{
+    fputs("flowc: out of memory\n", stderr);
+    exit(70);
+}
+
 /* ============================================================ globals */
 
 static uint64_t hash_name(const char *name)
@@ -154,10 +161,7 @@ static void register_globals(Checker *c)
     size_t cap = 16;
     while (cap < (size_t)c->prog->ndecls * 2 + 2) cap *= 2;
     c->globals = calloc(cap, sizeof *c->globals);
-    if (!c->globals) {
-        fputs("flowc: out of memory\n", stderr);
-        exit(70);
-    }
+    if (!c->globals) out_of_memory();
     c->globals_cap = cap;
     for (int i = 0; i < c->prog->ndecls; i++) {
         Decl *d = c->prog->decls[i];
@@ -239,10 +243,7 @@ static int declare_local(Checker *c, Ident name, const Type *type, bool readonly
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 8;
         s->items = realloc(s->items, (size_t)s->cap * sizeof *s->items);
-        if (!s->items) {
-            fputs("flowc: out of memory\n", stderr);
-            exit(70);
-        }
+        if (!s->items) out_of_memory();
     }
     if (slot < 0) slot = alloc_slots(c, 1);
     s->items[s->n++] = (Local){ name.text, name.span, type, slot, readonly };
@@ -740,10 +741,7 @@ static void add_edge(Checker *c, Decl *to, Span span)
     if (c->nedges == c->edges_cap) {
         c->edges_cap = c->edges_cap ? c->edges_cap * 2 : 16;
         c->edges = realloc(c->edges, (size_t)c->edges_cap * sizeof *c->edges);
-        if (!c->edges) {
-            fputs("flowc: out of memory\n", stderr);
-            exit(70);
-        }
+        if (!c->edges) out_of_memory();
     }
     c->edges[c->nedges++] = (CallEdge){ c->decl, to, span };
 }
@@ -1498,6 +1496,38 @@ static const char **event_names(size_t *n)
     return names;
 }
 
+/* A set of strings by hash, for duplicates among up to a million scope items. */
+typedef struct NameSet {
+    const char **slots;
+    size_t cap;          /* a power of two; at most half full */
+    size_t count;
+} NameSet;
+
+/* Adds `name`; false when it was there already. */
+static bool name_set_add(NameSet *set, const char *name)
+{
+    if ((set->count + 1) * 2 > set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        const char **slots = calloc(cap, sizeof *slots);
+        if (!slots) out_of_memory();
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->slots[i]) continue;
+            size_t k = hash_name(set->slots[i]) & (cap - 1);
+            while (slots[k]) k = (k + 1) & (cap - 1);
+            slots[k] = set->slots[i];
+        }
+        free(set->slots);
+        set->slots = slots;
+        set->cap = cap;
+    }
+    size_t k = hash_name(name) & (set->cap - 1);
+    for (; set->slots[k]; k = (k + 1) & (set->cap - 1))
+        if (strcmp(set->slots[k], name) == 0) return false;
+    set->slots[k] = name;
+    set->count++;
+    return true;
+}
+
 static void check_scope_strings(Checker *c, Clause *cl, bool iccids)
 {
     const char *what = iccids ? "the ICCIDs" : "the tags";
@@ -1511,6 +1541,7 @@ static void check_scope_strings(Checker *c, Clause *cl, bool iccids)
     }
     cl->u.scope.items = arena_alloc(&c->prog->arena, (size_t)list->u.list.n * sizeof(char *));
     if (!cl->u.scope.items) return;
+    NameSet seen = { NULL, 0, 0 };
     for (int i = 0; i < list->u.list.n; i++) {
         const Expr *item = list->u.list.items[i];
         size_t len;
@@ -1523,13 +1554,13 @@ static void check_scope_strings(Checker *c, Clause *cl, bool iccids)
             if (!iccids) error_at(c, item->span, "a tag cannot be empty");
             continue;
         }
-        for (int k = 0; k < cl->u.scope.nitems; k++)
-            if (strcmp(cl->u.scope.items[k], text) == 0) {
-                warning_at(c, item->span, "\"%s\" is listed twice", text);
-                break;
-            }
+        if (!name_set_add(&seen, text)) {
+            warning_at(c, item->span, "\"%s\" is listed twice", text);
+            continue;
+        }
         cl->u.scope.items[cl->u.scope.nitems++] = text;
     }
+    free(seen.slots);
 }
 
 /* Reads `iccids file "fleet.csv"`: one ICCID per line, first CSV column; an
