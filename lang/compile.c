@@ -1180,3 +1180,81 @@ void cg_free(CgArtifact *artifacts, int count)
     }
     free(artifacts);
 }
+
+/* ============================================================ test expressions
+ *
+ * For `flowc test` (lang/cmd_test.c), apart from the artifacts above: the
+ * values of test steps, folded, and `expect EXPR` compiled into a small flow
+ * artifact whose `when` function is the expression and whose `do` is empty.
+ * The runtime runs that function with the test world's `sim` and `now`.
+ */
+
+bool cg_fold_value(Program *prog, Expr *e, Arena *arena, Value *out)
+{
+    DiagSink diags;
+    diag_init(&diags, prog->sources);
+    Cg cg = { .prog = prog, .diags = &diags, .arena = arena };
+    bool ok = e && fold(&cg, e, out);
+    diag_free(&diags);
+    return ok;
+}
+
+int cg_test_expr(Program *prog, Expr *e, DiagSink *diags, CgArtifact *out)
+{
+    Artifact art;
+    memset(&art, 0, sizeof art);
+    memset(out, 0, sizeof *out);
+    arena_init(&art.arena, 0);
+    Cg cg = { .prog = prog, .diags = diags, .errors_at_start = diags->errors, .art = &art, .arena = &art.arena };
+    snprintf(art.compiler_version, sizeof art.compiler_version, "%s", CG_COMPILER_VERSION);
+    SourceFile *file = &prog->sources->files[e->span.file];
+    unsigned int digest_len = 0;
+    EVP_Digest(file->text, file->len, art.source_sha256, &digest_len, EVP_sha256(), NULL);
+    const char *slash = strrchr(file->path, '/');
+    art.source_name = slash ? slash + 1 : file->path;
+    art.source_text = "";
+    uint32_t line, col;
+    src_position(prog->sources, e->span.file, e->span.off, &line, &col);
+    art.source_first_line = line;
+    art.kind = ART_FLOW;
+    art.name = "expect";
+    art.title = "";
+    art.event = "sms.mo";   /* any event about one SIM: the expression reads `sim` */
+    art.cron = "";
+    art.at_minutes = -1;
+    art.scope = ART_SCOPE_ALL;
+    art.fn_rearm = art.fn_date = art.fn_sub = -1;
+    art.fn_do = 0;
+    art.fn_when = 1;
+    cg.nfunctions = 2;
+    ArtFunction functions[2];
+    memset(functions, 0, sizeof functions);
+    Func empty;
+    func_init(&empty, 0);
+    set_line(&cg, e->span);
+    func_finish(&cg, &empty, &functions[0], "do", 0, e->span);
+    expr_function(&cg, e, &functions[1], "when");
+    art.functions = functions;
+    art.nfunctions = 2;
+    input_table(&cg);
+    import_table(&cg);
+    art.constants = cg.consts;
+    art.nconstants = cg.nconsts > ART_MAX_CONSTANTS ? ART_MAX_CONSTANTS : cg.nconsts;
+    int rc = -1;
+    if (diags->errors == cg.errors_at_start) {
+        char err[256];
+        out->name = strdup("expect");
+        if (out->name && art_encode(&art, &out->bytes, &out->len, err, sizeof err) == 0) rc = 0;
+        else diag_add(diags, DIAG_ERROR, e->span, "cannot encode the expectation: %s", err);
+    }
+    for (int i = 0; i < 2; i++) {
+        free(functions[i].code);
+        free(functions[i].lines);
+    }
+    free(cg.inputs);
+    free(cg.imports);
+    free(cg.consts);
+    free(cg.const_index);
+    arena_free(&art.arena);
+    return rc;
+}

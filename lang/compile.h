@@ -10,6 +10,7 @@
 
 #include "ast.h"
 #include "diag.h"
+#include "../stdlib/value.h"
 
 #define CG_COMPILER_VERSION "flowc 0.1.0"
 
@@ -28,5 +29,19 @@ typedef struct CgArtifact {
 int cg_program(Program *prog, DiagSink *diags, CgArtifact **out, int *count);
 
 void cg_free(CgArtifact *artifacts, int count);
+
+/* ------------------------------------------------- for `flowc test` only */
+
+/* The value of a checked expression known at compile time (a test step's
+ * literal or const), its strings and lists in `arena`; false when it is not
+ * constant. */
+bool cg_fold_value(Program *prog, Expr *e, Arena *arena, Value *out);
+
+/* Compiles the checked `bool` expression of an `expect EXPR` step into a flow
+ * artifact named "expect" whose `when` function (fn_when) computes it from
+ * `sim`, `now` and inputs, and whose `do` is empty.  Subs it calls must be
+ * linked in, and must read no input the expression does not.  Returns 0 with
+ * *out filled (free out->name and out->bytes), or -1 with an error in diags. */
+int cg_test_expr(Program *prog, Expr *e, DiagSink *diags, CgArtifact *out);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "ast.h"
 #include "check.h"
+#include "cmd_test.h"
 #include "commands.h"
 #include "diag.h"
 #include "parse.h"
@@ -118,6 +119,7 @@ static const Command commands[] = {
     { "build", cmd_build, "PATH... -o DIR", "compile a project into artifacts" },
     { "dis", cmd_dis, "FILE", "print an artifact readably" },
     { "run", cmd_run, "...", "run a flow on an event (see 'flowc run')" },
+    { "test", cmd_test, "PATH...", "run the test blocks of a project" },
     { "--version", cmd_version, "", "print the version" },
     { "--help", cmd_help, "", "print this help" },
 };

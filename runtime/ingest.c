@@ -1,0 +1,124 @@
+/*
+ * ingest.c - NDJSON lines to the engine, in batches.
+ */
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ingest_time_bounds(int64_t reference, int64_t *min, int64_t *max)
+{
+    *min = reference - INGEST_PAST;
+    *max = reference + INGEST_FUTURE;
+}
+
+static void reject(IngestReport *r, FILE *out, uint64_t line, const char *why)
+{
+    r->rejected++;
+    if (out) fprintf(out, "line %llu: %s\n", (unsigned long long)line, why);
+}
+
+int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    if (batch <= 0) batch = INGEST_DEFAULT_BATCH;
+    char *line = malloc(INGEST_MAX_LINE + 2);
+    if (!line) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const EngStats *stats = eng_stats(e);
+    uint64_t runs0 = stats->runs, failed0 = stats->failed, actions0 = stats->actions;
+    double start = mono();
+    int in_batch = 0, status = 0;
+    bool open = false, too_long = false;
+    while (fgets(line, INGEST_MAX_LINE + 2, in)) {
+        size_t len = strlen(line);
+        bool complete = len > 0 && line[len - 1] == '\n';
+        if (too_long) {
+            if (complete) too_long = false;
+            continue;
+        }
+        r->lines++;
+        if (!complete && len > INGEST_MAX_LINE) {
+            reject(r, rejects, r->lines, "the line is longer than 65536 bytes");
+            too_long = true;
+            continue;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        double t0 = mono();
+        const char *end = NULL;
+        cJSON *json = cJSON_ParseWithLengthOpts(line, len, &end, 1);
+        double t1 = mono();
+        r->parse_s += t1 - t0;
+        if (!json) {
+            char why[96];
+            snprintf(why, sizeof why, "malformed JSON near byte %ld", end ? (long)(end - line) + 1 : 1L);
+            reject(r, rejects, r->lines, why);
+            continue;
+        }
+        if (!open) {
+            if (eng_begin(e, err, errlen) != 0) {
+                cJSON_Delete(json);
+                status = -1;
+                break;
+            }
+            open = true;
+        }
+        EngOutcome outcome;
+        char why[400];
+        int rc = eng_event(e, json, line, &outcome, why, sizeof why);
+        cJSON_Delete(json);
+        double t2 = mono();
+        r->evaluate_s += t2 - t1;
+        if (rc == -2) {
+            reject(r, rejects, r->lines, why);
+            continue;
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "line %llu: %s", (unsigned long long)r->lines, why);
+            eng_rollback(e);
+            open = false;
+            status = -1;
+            break;
+        }
+        if (outcome == ENG_DUPLICATE) r->duplicates++;
+        else r->accepted++;
+        if (outcome == ENG_UNKNOWN_SIM) r->unknown_sims++;
+        if (++in_batch >= batch) {
+            double t3 = mono();
+            open = false;
+            in_batch = 0;
+            if (eng_commit(e, err, errlen) != 0) {
+                status = -1;
+                break;
+            }
+            r->commit_s += mono() - t3;
+        }
+    }
+    if (status == 0 && ferror(in)) {
+        snprintf(err, errlen, "reading the events failed");
+        status = -1;
+    }
+    if (open) {
+        double t3 = mono();
+        if (status == 0) status = eng_commit(e, err, errlen);
+        else eng_rollback(e);
+        r->commit_s += mono() - t3;
+    }
+    r->runs = stats->runs - runs0;
+    r->failed = stats->failed - failed0;
+    r->actions = stats->actions - actions0;
+    r->total_s = mono() - start;
+    free(line);
+    return status;
+}

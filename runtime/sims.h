@@ -1,0 +1,80 @@
+/*
+ * sims.h - SIM records in the store: the in-memory table the engine reads
+ * and changes, and the inventory commands (import, list, show, transfer).
+ *
+ * A SIM is stored as a JSON document of the catalog's fields (a field added
+ * to stdlib/catalog.h needs no schema change) beside indexed columns (iccid,
+ * organisation, package, pool, status) and its tags in sim_tags.  The table
+ * keeps the records it has read, writes changed ones back with sims_flush
+ * (inside the caller's transaction) and forgets them all with sims_forget
+ * (after a rollback, or when another process changed the store).
+ */
+#ifndef FLOW_RUNTIME_SIMS_H
+#define FLOW_RUNTIME_SIMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../stdlib/arena.h"
+#include "../stdlib/catalog.h"
+#include "../stdlib/value.h"
+#include "store.h"
+
+#define SIMS_CACHE_MAX 200000        /* records kept between transactions */
+#define SIMS_MAX_LINE (64u * 1024u)  /* an import line */
+
+typedef struct SimRec {
+    int64_t id, org;
+    Value f[SIM_NFIELDS];    /* strings and lists in `block` */
+    void *block;
+    int64_t last_usage;      /* time of the last data.usage event; 0 when none */
+    bool dirty, tags_dirty;
+} SimRec;
+
+typedef struct SimTable SimTable;
+
+SimTable *sims_new(Store *store);
+void sims_free(SimTable *table);
+
+/* The record of `iccid`: 0 with *out (owned by the table, valid until the
+ * next sims_forget), 1 when there is no such SIM, -1 on a store error. */
+int sims_get(SimTable *table, const char *iccid, SimRec **out, char *err, size_t errlen);
+
+/* Replaces the record's fields by `fields` (copied) and marks it changed. */
+int sims_set(SimTable *table, SimRec *rec, const Value *fields);
+
+/* Inserts or replaces a SIM (fields: SIM_NFIELDS values) in organisation
+ * `org`, written at once; a SIM of another organisation is refused unless
+ * `move`.  0 or -1 with err. */
+int sims_put(SimTable *table, int64_t org, const Value *fields, bool move, char *err, size_t errlen);
+
+int sims_flush(SimTable *table, char *err, size_t errlen);
+void sims_forget(SimTable *table);
+
+/* Records as JSON: {"iccid": .., ...} of every catalog field. */
+char *sims_doc(const Value *fields);
+
+/* ------------------------------------------------------------ commands */
+
+typedef struct SimsImportReport {
+    int rows, imported, rejected;
+} SimsImportReport;
+
+/* `flowvm sims import FILE`: CSV with a header line, or NDJSON (a file whose
+ * first non-blank byte is '{').  Every row is validated; rejected rows are
+ * reported on `report` by line number.  Without skip_invalid nothing is
+ * applied when a row is rejected.  Returns 0, 1 when rows were rejected, -1
+ * on an I/O or store error (err). */
+int sims_import(Store *store, int64_t org, const char *path, bool skip_invalid, FILE *report,
+                SimsImportReport *rep, char *err, size_t errlen);
+
+int sims_list(Store *store, int64_t org, FILE *out, char *err, size_t errlen);
+int sims_show(Store *store, int64_t org, const char *iccid, FILE *out, char *err, size_t errlen);
+
+/* Moves a SIM to organisation `to`: it leaves every scope of its old
+ * organisation, and the old organisation's trigger state and parked runs
+ * for it are dropped. */
+int sims_transfer(Store *store, int64_t from, const char *iccid, int64_t to, char *err, size_t errlen);
+
+#endif
