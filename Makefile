@@ -29,7 +29,7 @@ UNIT_BIN    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 .PHONY: all deps test test-fast demo bench fuzz clean asan
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/flowc $(UNIT_BIN)
+all: $(BUILD)/flowc $(BUILD)/flowvm $(UNIT_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -60,6 +60,9 @@ $(BUILD)/libflow.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/flowc: $(BUILD)/obj/lang/flowc.o $(BUILD)/libflow.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/flowvm: $(BUILD)/obj/runtime/flowvm.o $(BUILD)/libflow.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libflow.a

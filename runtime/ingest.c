@@ -57,7 +57,7 @@ int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r
         if (len == 0) continue;
         double t0 = mono();
         const char *end = NULL;
-        cJSON *json = cJSON_ParseWithLengthOpts(line, len, &end, 1);
+        cJSON *json = cJSON_ParseWithOpts(line, &end, 1);
         double t1 = mono();
         r->parse_s += t1 - t0;
         if (!json) {

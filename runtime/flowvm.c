@@ -1,0 +1,352 @@
+/*
+ * flowvm.c - the runtime's command line.
+ *
+ *   flowvm [--db FILE] [--org NAME] COMMAND ...
+ *
+ * Commands: sims import|list|show|transfer, deploy, ingest, tick, runs.
+ * Every command takes --db (default ./flow.db) and --org (default
+ * "default") anywhere on its line.  spec/runtime.md documents them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "../stdlib/format.h"
+#include "deploy.h"
+#include "engine.h"
+#include "history.h"
+#include "ingest.h"
+#include "sims.h"
+#include "store.h"
+
+#define MAX_ARGS 1024
+#define MAX_INPUTS_FILE (16u * 1024u * 1024u)
+
+typedef struct Cli {
+    const char *db, *org;
+    char *args[MAX_ARGS];
+    int nargs;
+    Store *store;
+    int64_t org_id;
+} Cli;
+
+static const char usage_text[] =
+    "usage: flowvm [--db FILE] [--org NAME] COMMAND ...\n"
+    "  sims import FILE [--skip-invalid]   import SIMs from CSV (with a header) or NDJSON\n"
+    "  sims list                           list the organisation's SIMs\n"
+    "  sims show ICCID                     one SIM's record\n"
+    "  sims transfer ICCID --to ORG        move a SIM to another organisation\n"
+    "  deploy ARTIFACT... [--inputs FILE.json] [--at TIME]\n"
+    "                                      make artifacts the active versions of their flows\n"
+    "  ingest FILE|- [--batch N] [--now TIME]\n"
+    "                                      process events (NDJSON)\n"
+    "  tick [--until TIME]                 advance the clock: waits, schedules, dates, dormant SIMs\n"
+    "  runs [--flow NAME] [--sim ICCID] [--status ok|failed|waiting] [--limit N] [--json]\n"
+    "  runs show ID                        one run in detail\n"
+    "--db FILE (default ./flow.db), --org NAME (default \"default\")\n";
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return 2;
+}
+
+static int fail(const char *fmt, const char *a)
+{
+    fputs("flowvm: ", stderr);
+    fprintf(stderr, fmt, a);
+    fputc('\n', stderr);
+    return 1;
+}
+
+/* The value of option `name` among the arguments, removed from them. */
+static const char *take(Cli *c, const char *name)
+{
+    for (int i = 0; i + 1 < c->nargs; i++)
+        if (strcmp(c->args[i], name) == 0) {
+            const char *v = c->args[i + 1];
+            memmove(&c->args[i], &c->args[i + 2], (size_t)(c->nargs - i - 2) * sizeof *c->args);
+            c->nargs -= 2;
+            return v;
+        }
+    return NULL;
+}
+
+static bool take_flag(Cli *c, const char *name)
+{
+    for (int i = 0; i < c->nargs; i++)
+        if (strcmp(c->args[i], name) == 0) {
+            memmove(&c->args[i], &c->args[i + 1], (size_t)(c->nargs - i - 1) * sizeof *c->args);
+            c->nargs--;
+            return true;
+        }
+    return false;
+}
+
+static bool leftover_options(Cli *c, int from)
+{
+    for (int i = from; i < c->nargs; i++)
+        if (c->args[i][0] == '-' && c->args[i][1]) {
+            fprintf(stderr, "flowvm: unknown option '%s'\n", c->args[i]);
+            return true;
+        }
+    return false;
+}
+
+static bool parse_time(const char *text, int64_t *out)
+{
+    if (!fmt_parse_time(text, strlen(text), out)) {
+        fprintf(stderr, "flowvm: '%s' is not an RFC 3339 time\n", text);
+        return false;
+    }
+    return true;
+}
+
+static char *read_all(const char *path, size_t *len, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *data = malloc(max + 1);
+    size_t n = data ? fread(data, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!data || n > max) {
+        free(data);
+        errno = EFBIG;
+        return NULL;
+    }
+    data[n] = '\0';
+    *len = n;
+    return data;
+}
+
+static int open_store(Cli *c, bool create_org)
+{
+    char err[512];
+    if (!(c->store = store_open(c->db, err, sizeof err))) return fail("%s", err);
+    c->org_id = store_org(c->store, c->org, create_org, err, sizeof err);
+    if (c->org_id < 0) return fail("%s", err);
+    return 0;
+}
+
+/* ============================================================ sims */
+
+static int cmd_sims(Cli *c)
+{
+    if (c->nargs < 2) return usage();
+    const char *sub = c->args[1];
+    char err[512];
+    if (strcmp(sub, "import") == 0) {
+        bool skip = take_flag(c, "--skip-invalid");
+        if (c->nargs != 3 || leftover_options(c, 3)) return usage();
+        if (open_store(c, true)) return 1;
+        SimsImportReport rep;
+        int rc = sims_import(c->store, c->org_id, c->args[2], skip, stderr, &rep, err, sizeof err);
+        if (rc < 0) return fail("%s", err);
+        if (rc == 1 && !skip) {
+            fprintf(stderr, "flowvm: %d of %d rows rejected: nothing imported (--skip-invalid imports the valid rows)\n",
+                    rep.rejected, rep.rows + (rep.rows ? 0 : rep.rejected));
+            return 1;
+        }
+        printf("imported %d SIMs, rejected %d rows\n", rep.imported, rep.rejected);
+        return rc == 1 ? 1 : 0;
+    }
+    if (strcmp(sub, "list") == 0) {
+        if (c->nargs != 2 || open_store(c, true)) return c->store ? 1 : usage();
+        return sims_list(c->store, c->org_id, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+    }
+    if (strcmp(sub, "show") == 0) {
+        if (c->nargs != 3) return usage();
+        if (open_store(c, true)) return 1;
+        return sims_show(c->store, c->org_id, c->args[2], stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+    }
+    if (strcmp(sub, "transfer") == 0) {
+        const char *to = take(c, "--to");
+        if (!to || c->nargs != 3) return usage();
+        if (open_store(c, true)) return 1;
+        int64_t to_id = store_org(c->store, to, true, err, sizeof err);
+        if (to_id < 0) return fail("%s", err);
+        if (to_id == c->org_id) return fail("SIM %s is already in that organisation", c->args[2]);
+        if (sims_transfer(c->store, c->org_id, c->args[2], to_id, err, sizeof err) != 0) return fail("%s", err);
+        printf("SIM %s moved from %s to %s\n", c->args[2], c->org, to);
+        return 0;
+    }
+    return usage();
+}
+
+/* ============================================================ deploy */
+
+static int cmd_deploy(Cli *c)
+{
+    const char *inputs_path = take(c, "--inputs"), *at_text = take(c, "--at");
+    if (c->nargs < 2 || leftover_options(c, 1)) return usage();
+    int64_t at = store_wall_clock();
+    if (at_text && !parse_time(at_text, &at)) return 2;
+    cJSON *inputs = NULL;
+    if (inputs_path) {
+        size_t len;
+        char *text = read_all(inputs_path, &len, MAX_INPUTS_FILE);
+        if (!text) return fail("cannot read the inputs file: %s", strerror(errno));
+        inputs = cJSON_ParseWithLength(text, len);
+        free(text);
+        if (!cJSON_IsObject(inputs)) {
+            cJSON_Delete(inputs);
+            return fail("%s: the inputs are a JSON object of input name -> value", inputs_path);
+        }
+    }
+    int n = c->nargs - 1, status = 1;
+    DeployItem *items = calloc((size_t)n, sizeof *items);
+    char **bytes = calloc((size_t)n, sizeof *bytes);
+    char err[1024];
+    for (int i = 0; items && bytes && i < n; i++) {
+        size_t len = 0;
+        bytes[i] = read_all(c->args[i + 1], &len, ART_MAX_BYTES);
+        if (!bytes[i]) {
+            fprintf(stderr, "flowvm: cannot read '%s': %s\n", c->args[i + 1], strerror(errno));
+            goto done;
+        }
+        items[i] = (DeployItem){ c->args[i + 1], (const uint8_t *)bytes[i], len };
+    }
+    if (!items || !bytes || open_store(c, true)) goto done;
+    if (deploy_artifacts(c->store, c->org_id, items, n, inputs, false, at, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "flowvm: deploy refused: %s\n", err);
+        goto done;
+    }
+    status = 0;
+done:
+    for (int i = 0; bytes && i < n; i++) free(bytes[i]);
+    free(bytes);
+    free(items);
+    cJSON_Delete(inputs);
+    return status;
+}
+
+/* ============================================================ ingest, tick */
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static int cmd_ingest(Cli *c)
+{
+    const char *batch_text = take(c, "--batch"), *now_text = take(c, "--now");
+    bool quiet = take_flag(c, "--quiet");
+    if (c->nargs != 2 || leftover_options(c, 2)) return usage();
+    int batch = batch_text ? atoi(batch_text) : 0;
+    int64_t now = store_wall_clock();
+    if (now_text && !parse_time(now_text, &now)) return 2;
+    if (open_store(c, true)) return 1;
+    FILE *in = strcmp(c->args[1], "-") == 0 ? stdin : fopen(c->args[1], "rb");
+    if (!in) return fail("cannot read the events: %s", strerror(errno));
+    char err[512];
+    EngOptions opt = { 0 };
+    Engine *e = eng_open(c->store, c->org_id, &opt, err, sizeof err);
+    if (!e) {
+        if (in != stdin) fclose(in);
+        return fail("%s", err);
+    }
+    int64_t clock = eng_clock(e);
+    ingest_time_bounds(clock > now ? clock : now, &opt.time_min, &opt.time_max);
+    eng_free(e);
+    e = eng_open(c->store, c->org_id, &opt, err, sizeof err);
+    IngestReport r;
+    int rc = e ? ingest_stream(e, in, batch, stderr, &r, err, sizeof err) : -1;
+    if (in != stdin) fclose(in);
+    eng_free(e);
+    if (rc != 0) return fail("%s", err);
+    if (!quiet) {
+        printf("lines %llu: %llu events processed, %llu rejected, %llu duplicates ignored, %llu about unknown SIMs\n",
+               (unsigned long long)r.lines, (unsigned long long)r.accepted, (unsigned long long)r.rejected,
+               (unsigned long long)r.duplicates, (unsigned long long)r.unknown_sims);
+        printf("runs %llu (%llu failed), actions %llu\n", (unsigned long long)r.runs, (unsigned long long)r.failed,
+               (unsigned long long)r.actions);
+        printf("time %.3f s: parse %.3f, evaluate %.3f, commit %.3f; %.0f events/s; peak RSS %ld KB\n", r.total_s,
+               r.parse_s, r.evaluate_s, r.commit_s, r.total_s > 0 ? (double)(r.accepted + r.duplicates) / r.total_s : 0,
+               peak_rss_kb());
+    }
+    return r.rejected ? 3 : 0;
+}
+
+static int cmd_tick(Cli *c)
+{
+    const char *until_text = take(c, "--until");
+    if (c->nargs != 1 || leftover_options(c, 1)) return usage();
+    int64_t until = store_wall_clock();
+    if (until_text && !parse_time(until_text, &until)) return 2;
+    if (open_store(c, true)) return 1;
+    char err[512];
+    EngOptions opt = { 0 };
+    Engine *e = eng_open(c->store, c->org_id, &opt, err, sizeof err);
+    if (!e) return fail("%s", err);
+    int64_t from = eng_clock(e);
+    int rc = eng_tick(e, until, err, sizeof err);
+    const EngStats *s = eng_stats(e);
+    if (rc == 0) {
+        FmtBuf a, b;
+        fmt_init(&a);
+        fmt_init(&b);
+        fmt_time(&a, from);
+        fmt_time(&b, until > from ? until : from);
+        printf("clock %s -> %s: %llu events made, %llu runs resumed, %llu runs (%llu failed), %llu actions\n", a.data,
+               b.data, (unsigned long long)s->events, (unsigned long long)s->resumed, (unsigned long long)s->runs,
+               (unsigned long long)s->failed, (unsigned long long)s->actions);
+        fmt_free(&a);
+        fmt_free(&b);
+    }
+    eng_free(e);
+    return rc == 0 ? 0 : fail("%s", err);
+}
+
+/* ============================================================ runs */
+
+static int cmd_runs(Cli *c)
+{
+    char err[512];
+    if (c->nargs >= 2 && strcmp(c->args[1], "show") == 0) {
+        if (c->nargs != 3) return usage();
+        char *end;
+        long long id = strtoll(c->args[2], &end, 10);
+        if (*end || id <= 0) return fail("'%s' is not a run id", c->args[2]);
+        if (open_store(c, true)) return 1;
+        return hist_show(c->store, c->org_id, id, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+    }
+    HistFilter f = { take(c, "--flow"), take(c, "--sim"), take(c, "--status"), 0 };
+    const char *limit = take(c, "--limit");
+    bool json = take_flag(c, "--json");
+    if (limit) f.limit = atoi(limit);
+    if (c->nargs != 1 || leftover_options(c, 1)) return usage();
+    if (f.status && strcmp(f.status, "ok") && strcmp(f.status, "failed") && strcmp(f.status, "waiting"))
+        return fail("--status takes ok, failed or waiting, not '%s'", f.status);
+    if (open_store(c, true)) return 1;
+    return hist_list(c->store, c->org_id, &f, json, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+}
+
+int main(int argc, char **argv)
+{
+    Cli c = { .db = STORE_DEFAULT_PATH, .org = "default" };
+    for (int i = 1; i < argc && c.nargs < MAX_ARGS; i++) c.args[c.nargs++] = argv[i];
+    const char *db = take(&c, "--db"), *org = take(&c, "--org");
+    if (db) c.db = db;
+    if (org) c.org = org;
+    if (c.nargs == 0 || strcmp(c.args[0], "--help") == 0 || strcmp(c.args[0], "help") == 0) {
+        fputs(usage_text, c.nargs ? stdout : stderr);
+        return c.nargs ? 0 : 2;
+    }
+    const char *cmd = c.args[0];
+    int rc;
+    if (strcmp(cmd, "sims") == 0) rc = cmd_sims(&c);
+    else if (strcmp(cmd, "deploy") == 0) rc = cmd_deploy(&c);
+    else if (strcmp(cmd, "ingest") == 0) rc = cmd_ingest(&c);
+    else if (strcmp(cmd, "tick") == 0) rc = cmd_tick(&c);
+    else if (strcmp(cmd, "runs") == 0) rc = cmd_runs(&c);
+    else {
+        fprintf(stderr, "flowvm: unknown command '%s'\n", cmd);
+        rc = usage();
+    }
+    store_close(c.store);
+    return rc;
+}
