@@ -83,7 +83,7 @@ def cmd_events(a):
         x = rnd.random()
         if x < 0.70:
             quota = 2 * GB
-            u = used.get(i, rnd.randrange(0, GB // 2)) + rnd.randrange(0, 60000000)
+            u = used.get(i, rnd.randrange(0, GB // 2)) + rnd.randrange(0, 250000000)
             if u > 2 * quota:
                 u = 0
             used[i] = u
