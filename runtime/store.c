@@ -85,6 +85,29 @@ static const char *const migrations[] = {
     "CREATE TABLE audit (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, org INTEGER, actor TEXT NOT NULL,"
     "  action TEXT NOT NULL, detail TEXT NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 1 -> 2: deliveries (spec/deliveries.md): the webhook id kept across
+     * retries, every attempt, endpoints with their secrets, SMTP profiles,
+     * email groups, each organisation's delivery settings */
+    "ALTER TABLE outbox ADD COLUMN delivery_id TEXT;"
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE outbox ADD COLUMN finished INTEGER;"
+    "CREATE TABLE delivery_attempts (id INTEGER PRIMARY KEY, outbox INTEGER NOT NULL REFERENCES outbox(id),"
+    "  number INTEGER NOT NULL, time INTEGER NOT NULL, duration_ms INTEGER NOT NULL, status INTEGER NOT NULL,"
+    "  error TEXT NOT NULL, response TEXT NOT NULL);"
+    "CREATE INDEX delivery_attempts_outbox ON delivery_attempts (outbox);"
+    "CREATE TABLE webhook_endpoints (id INTEGER PRIMARY KEY, org INTEGER NOT NULL REFERENCES organisations(id),"
+    "  url TEXT NOT NULL, secrets TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,"
+    "  disabled_reason TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, UNIQUE (org, url));"
+    "CREATE TABLE smtp_profiles (id INTEGER PRIMARY KEY, org INTEGER NOT NULL REFERENCES organisations(id),"
+    "  name TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL DEFAULT 25,"
+    "  tls TEXT NOT NULL DEFAULT 'starttls' CHECK (tls IN ('none','starttls','implicit')),"
+    "  username TEXT NOT NULL DEFAULT '', password TEXT NOT NULL DEFAULT '', from_name TEXT NOT NULL DEFAULT '',"
+    "  from_address TEXT NOT NULL, is_default INTEGER NOT NULL DEFAULT 0, UNIQUE (org, name));"
+    "CREATE TABLE email_groups (org INTEGER NOT NULL REFERENCES organisations(id), name TEXT NOT NULL,"
+    "  members TEXT NOT NULL, PRIMARY KEY (org, name)) WITHOUT ROWID;"
+    "CREATE TABLE delivery_settings (org INTEGER PRIMARY KEY REFERENCES organisations(id),"
+    "  allow INTEGER NOT NULL DEFAULT 0, allow_http INTEGER NOT NULL DEFAULT 0,"
+    "  allow_any_port INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
