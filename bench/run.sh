@@ -200,4 +200,5 @@ fi
 if [ "$only" = all ] || [ "$only" = peer ]; then
     bench_peer || status=1
 fi
+if [ "$only" = all ] || [ "$only" = ingest ]; then echo; bench/ingest.sh || status=1; fi
 exit "$status"
