@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "../stdlib/format.h"
+#include "deliver_cli.h"
 #include "deploy.h"
 #include "engine.h"
 #include "history.h"
@@ -343,6 +344,10 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "ingest") == 0) rc = cmd_ingest(&c);
     else if (strcmp(cmd, "tick") == 0) rc = cmd_tick(&c);
     else if (strcmp(cmd, "runs") == 0) rc = cmd_runs(&c);
+    else if (strcmp(cmd, "deliver") == 0) rc = dcli_deliver(c.db, c.org, c.nargs, c.args);
+    else if (strcmp(cmd, "smtp") == 0) rc = dcli_smtp(c.db, c.org, c.nargs, c.args);
+    else if (strcmp(cmd, "webhooks") == 0) rc = dcli_webhooks(c.db, c.org, c.nargs, c.args);
+    else if (strcmp(cmd, "groups") == 0) rc = dcli_groups(c.db, c.org, c.nargs, c.args);
     else {
         fprintf(stderr, "flowvm: unknown command '%s'\n", cmd);
         rc = usage();

@@ -31,7 +31,7 @@ static const char *check_list(const char *what, const char *const *list, int n, 
 
 const char *mail_check(const MailMessage *msg, char why[256])
 {
-    const char *bad;
+    const char *bad = NULL;
     if (!msg->from_address || (bad = valid_email(msg->from_address, strlen(msg->from_address))) ||
         (bad = valid_header_value(msg->from_address, strlen(msg->from_address)))) {
         snprintf(why, 256, "the sender's address: %s", msg->from_address ? bad : "missing");

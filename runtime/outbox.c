@@ -1,0 +1,667 @@
+/*
+ * outbox.c - the delivery worker over the store.  See outbox.h.
+ *
+ * A pass: claim due rows (a transaction), start as many as the engine has
+ * room for, move the engine on, and record finished attempts in batches (one
+ * transaction per batch).  Jobs own every string their transfer reads until
+ * it is recorded.  Memory is bounded by OBX_BATCH jobs.
+ */
+#include "outbox.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "webhook_sign.h"
+
+typedef struct Job {
+    int64_t outbox, action, org;
+    int attempts;                    /* attempts made before this one */
+    bool email, started;
+    char delivery_id[40];
+    NetPolicy policy;
+    char *url, *body;                /* webhook: URL and envelope */
+    struct curl_slist *headers;
+    int64_t endpoint;
+    cJSON *action_json;              /* email */
+    char **rcpts;                    /* envelope recipients still pending */
+    int nrcpts;
+    char **to, **cc;
+    int nto, ncc;
+    MailMessage msg;
+    DlvSmtp smtp;
+    char *profile_strings[5];        /* host, username, password, from name, from address */
+    char message_id[128];
+    char failed[256];                /* set when the job cannot even start */
+    DlvAttempt attempt;              /* a copy of the engine's, recipients included */
+    DlvRecipient *recipients;
+    int64_t attempt_time;
+    bool done;
+} Job;
+
+typedef struct Worker {
+    Store *store;
+    const ObxOptions *opt;
+    ObxStats *stats;
+    DlvEngine *engine;
+    Job *jobs[OBX_BATCH];
+    int njobs;
+    uint64_t seed;
+    char *err;
+    size_t errlen;
+} Worker;
+
+static int64_t now_of(const ObxOptions *opt)
+{
+    return opt->clock ? opt->clock(opt->clock_ctx) : store_wall_clock();
+}
+
+static void rfc3339(int64_t t, char out[32])
+{
+    time_t when = (time_t)t;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *dup_text(const unsigned char *text)
+{
+    return strdup(text ? (const char *)text : "");
+}
+
+static void free_list(char **list, int n)
+{
+    for (int i = 0; i < n; i++) free(list[i]);
+    free(list);
+}
+
+static void job_free(Job *job)
+{
+    if (!job) return;
+    free(job->url);
+    free(job->body);
+    curl_slist_free_all(job->headers);
+    cJSON_Delete(job->action_json);
+    free_list(job->rcpts, job->nrcpts);
+    free_list(job->to, job->nto);
+    free_list(job->cc, job->ncc);
+    for (int i = 0; i < 5; i++) free(job->profile_strings[i]);
+    free(job->recipients);
+    free(job);
+}
+
+/* ============================================================ settings and endpoints */
+
+int obx_policy(Store *store, int64_t org, NetPolicy *policy)
+{
+    memset(policy, 0, sizeof *policy);
+    sqlite3_stmt *st = store_stmt(store, "SELECT allow, allow_http, allow_any_port FROM delivery_settings WHERE org = ?1");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, org);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        policy->allow = (unsigned)sqlite3_column_int64(st, 0);
+        policy->allow_http = sqlite3_column_int(st, 1) != 0;
+        policy->allow_any_port = sqlite3_column_int(st, 2) != 0;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int64_t obx_endpoint(Store *store, int64_t org, const char *url, char *secrets, size_t size, bool *disabled,
+                     char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT id, secrets, disabled FROM webhook_endpoints WHERE org = ?1 AND url = ?2");
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        snprintf(secrets, size, "%s", (const char *)sqlite3_column_text(st, 1));
+        *disabled = sqlite3_column_int(st, 2) != 0;
+        sqlite3_reset(st);
+        return id;
+    }
+    sqlite3_reset(st);
+    char secret[WHK_SECRET_MAX];
+    if (whk_secret_new(secret) != 0) {
+        snprintf(err, errlen, "no random bytes for a webhook secret");
+        return -1;
+    }
+    st = store_stmt(store, "INSERT INTO webhook_endpoints (org, url, secrets, created) VALUES (?1, ?2, ?3, ?4)");
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, secret, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, store_wall_clock());
+    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    snprintf(secrets, size, "%s", secret);
+    *disabled = false;
+    return sqlite3_last_insert_rowid(store->db);
+fail:
+    snprintf(err, errlen, "store: %s", store_errmsg(store));
+    return -1;
+}
+
+/* ============================================================ webhooks */
+
+static int prepare_webhook(Worker *w, Job *job, sqlite3_stmt *row)
+{
+    cJSON *action = cJSON_Parse((const char *)sqlite3_column_text(row, 3));
+    const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(action, "url"));
+    if (!url) {
+        snprintf(job->failed, sizeof job->failed, "the outbox row has no URL");
+        cJSON_Delete(action);
+        return 0;
+    }
+    job->url = strdup(url);
+    char secrets[WHK_HEADER_MAX];
+    bool disabled = false;
+    job->endpoint = obx_endpoint(w->store, job->org, url, secrets, sizeof secrets, &disabled, w->err, w->errlen);
+    if (job->endpoint < 0) {
+        cJSON_Delete(action);
+        return -1;
+    }
+    if (disabled) snprintf(job->failed, sizeof job->failed, "the endpoint is disabled");
+
+    /* the envelope: the same bytes on every attempt */
+    cJSON *env = cJSON_CreateObject(), *data = cJSON_CreateObject(), *flow = cJSON_CreateObject();
+    char type[300], when[32];
+    snprintf(type, sizeof type, "flow.%s.triggered", (const char *)sqlite3_column_text(row, 7));
+    rfc3339(sqlite3_column_int64(row, 11), when);
+    cJSON_AddStringToObject(env, "type", type);
+    cJSON_AddStringToObject(env, "id", job->delivery_id);
+    cJSON_AddStringToObject(env, "timestamp", when);
+    cJSON_AddStringToObject(flow, "name", (const char *)sqlite3_column_text(row, 7));
+    cJSON_AddNumberToObject(flow, "version", (double)sqlite3_column_int64(row, 8));
+    cJSON_AddItemToObject(data, "flow", flow);
+    cJSON_AddNumberToObject(data, "run", (double)sqlite3_column_int64(row, 9));
+    cJSON *event = cJSON_CreateObject();
+    if (sqlite3_column_type(row, 12) != SQLITE_NULL) {
+        char ev_time[32];
+        rfc3339(sqlite3_column_int64(row, 14), ev_time);
+        cJSON_AddStringToObject(event, "id", (const char *)sqlite3_column_text(row, 12));
+        cJSON_AddStringToObject(event, "type", (const char *)sqlite3_column_text(row, 13));
+        cJSON_AddStringToObject(event, "time", ev_time);
+        cJSON *payload = cJSON_Parse((const char *)sqlite3_column_text(row, 15));
+        cJSON_AddItemToObject(event, "data", payload ? payload : cJSON_CreateObject());
+    }
+    cJSON_AddItemToObject(data, "event", event);
+    cJSON *sim = sqlite3_column_type(row, 16) == SQLITE_NULL ? NULL : cJSON_Parse((const char *)sqlite3_column_text(row, 16));
+    cJSON_AddItemToObject(data, "sim_card", sim ? sim : cJSON_CreateNull());
+    cJSON *params = cJSON_DetachItemFromObjectCaseSensitive(action, "params");
+    cJSON_AddItemToObject(data, "params", params ? params : cJSON_CreateObject());
+    cJSON_AddItemToObject(env, "data", data);
+    job->body = cJSON_PrintUnformatted(env);
+    cJSON_Delete(env);
+    cJSON_Delete(action);
+    if (!job->body) {
+        snprintf(w->err, w->errlen, "out of memory");
+        return -1;
+    }
+
+    char line[WHK_HEADER_MAX + 32], sig[WHK_HEADER_MAX];
+    int64_t ts = job->attempt_time;
+    if (!job->failed[0] && whk_signature_header(secrets, job->delivery_id, ts, job->body, strlen(job->body), sig) != 0)
+        snprintf(job->failed, sizeof job->failed, "the endpoint's secret is not valid");
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    snprintf(line, sizeof line, "webhook-id: %s", job->delivery_id);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "webhook-timestamp: %lld", (long long)ts);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "webhook-signature: %s", job->failed[0] ? "" : sig);
+    h = curl_slist_append(h, line);
+    job->headers = h;
+    return 0;
+}
+
+/* ============================================================ email */
+
+static int add_string(char ***list, int *n, const char *text)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*list)[i], text) == 0) return 0;
+    char **grown = realloc(*list, (size_t)(*n + 1) * sizeof **list);
+    if (!grown) return -1;
+    *list = grown;
+    if (!(grown[*n] = strdup(text))) return -1;
+    (*n)++;
+    return 0;
+}
+
+/* The members of a group named `name`, or NULL when there is none. */
+static cJSON *group_members(Store *store, int64_t org, const char *name)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT members FROM email_groups WHERE org = ?1 AND name = ?2");
+    if (!st) return NULL;
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    cJSON *members = sqlite3_step(st) == SQLITE_ROW ? cJSON_Parse((const char *)sqlite3_column_text(st, 0)) : NULL;
+    sqlite3_reset(st);
+    return members;
+}
+
+static int set_result(Store *store, int64_t action, const char *recipient, const char *status, const char *detail,
+                      int64_t time, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "UPDATE action_results SET status = ?3, detail = ?4, time = ?5"
+                                         " WHERE action = ?1 AND recipient = ?2");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, action);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, detail, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, time);
+    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    if (sqlite3_changes(store->db) > 0) return 0;
+    st = store_stmt(store, "INSERT INTO action_results (action, recipient, status, detail, time) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, action);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, detail, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, time);
+    return store_step_done(store, st, err, errlen);
+}
+
+/* Expands groups in one header list into `out`; group rows get their result. */
+static int expand(Worker *w, Job *job, const char *key, char ***out, int *n, char ***all, int *nall)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(job->action_json, key))
+    {
+        if (!cJSON_IsString(item)) continue;
+        cJSON *members = group_members(w->store, job->org, item->valuestring);
+        if (!members) {
+            if ((out && add_string(out, n, item->valuestring) != 0) || add_string(all, nall, item->valuestring) != 0)
+                return -1;
+            continue;
+        }
+        const cJSON *m;
+        int count = 0;
+        cJSON_ArrayForEach(m, members)
+        {
+            if (!cJSON_IsString(m)) continue;
+            count++;
+            if ((out && add_string(out, n, m->valuestring) != 0) || add_string(all, nall, m->valuestring) != 0) {
+                cJSON_Delete(members);
+                return -1;
+            }
+        }
+        cJSON_Delete(members);
+        char detail[64];
+        snprintf(detail, sizeof detail, "a group of %d addresses", count);
+        if (set_result(w->store, job->action, item->valuestring, "done", detail, job->attempt_time, w->err, w->errlen))
+            return -1;
+    }
+    return 0;
+}
+
+static bool result_pending(Store *store, int64_t action, const char *recipient)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT status FROM action_results WHERE action = ?1 AND recipient = ?2");
+    if (!st) return true;
+    sqlite3_bind_int64(st, 1, action);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_TRANSIENT);
+    bool pending = true;
+    if (sqlite3_step(st) == SQLITE_ROW) pending = strcmp((const char *)sqlite3_column_text(st, 0), "pending") == 0;
+    sqlite3_reset(st);
+    return pending;
+}
+
+static int load_profile(Worker *w, Job *job, const char *name)
+{
+    sqlite3_stmt *st = name ? store_stmt(w->store, "SELECT host, port, tls, username, password, from_name, from_address"
+                                                   " FROM smtp_profiles WHERE org = ?1 AND name = ?2")
+                            : store_stmt(w->store, "SELECT host, port, tls, username, password, from_name, from_address"
+                                                   " FROM smtp_profiles WHERE org = ?1 AND is_default = 1");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, job->org);
+    if (name) sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (name) snprintf(job->failed, sizeof job->failed, "no SMTP profile named '%.100s'", name);
+        else snprintf(job->failed, sizeof job->failed, "the organisation has no default SMTP profile");
+        return 0;
+    }
+    const int cols[5] = { 0, 3, 4, 5, 6 };
+    for (int i = 0; i < 5; i++) job->profile_strings[i] = dup_text(sqlite3_column_text(st, cols[i]));
+    job->smtp.host = job->profile_strings[0];
+    job->smtp.port = sqlite3_column_int(st, 1);
+    const char *tls = (const char *)sqlite3_column_text(st, 2);
+    job->smtp.tls = strcmp(tls, "implicit") == 0 ? DLV_TLS_IMPLICIT : strcmp(tls, "starttls") == 0 ? DLV_TLS_STARTTLS
+                                                                                                     : DLV_TLS_NONE;
+    job->smtp.username = job->profile_strings[1];
+    job->smtp.password = job->profile_strings[2];
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int prepare_email(Worker *w, Job *job, sqlite3_stmt *row)
+{
+    job->email = true;
+    job->action_json = cJSON_Parse((const char *)sqlite3_column_text(row, 3));
+    if (!job->action_json) {
+        snprintf(job->failed, sizeof job->failed, "the outbox row is not JSON");
+        return 0;
+    }
+    const char *profile = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job->action_json, "smtp"));
+    if (load_profile(w, job, profile) != 0) goto fail;
+    char **all = NULL;
+    int nall = 0;
+    if (expand(w, job, "to", &job->to, &job->nto, &all, &nall) != 0 ||
+        expand(w, job, "cc", &job->cc, &job->ncc, &all, &nall) != 0 || expand(w, job, "bcc", NULL, NULL, &all, &nall) != 0) {
+        free_list(all, nall);
+        goto fail;
+    }
+    for (int i = 0; i < nall; i++) {
+        if (result_pending(w->store, job->action, all[i])) {
+            if (add_string(&job->rcpts, &job->nrcpts, all[i]) != 0) {
+                free_list(all, nall);
+                goto fail;
+            }
+        }
+    }
+    free_list(all, nall);
+    if (job->nrcpts == 0 && !job->failed[0]) snprintf(job->failed, sizeof job->failed, "no recipient is left to send to");
+    if (job->failed[0]) return 0;
+    const char *from = job->profile_strings[4];
+    const char *at = strrchr(from, '@');
+    snprintf(job->message_id, sizeof job->message_id, "<%s@%s>", job->delivery_id, at ? at + 1 : "flow.invalid");
+    MailMessage *m = &job->msg;
+    m->from_name = job->profile_strings[3];
+    m->from_address = from;
+    m->to = (const char *const *)job->to;
+    m->nto = job->nto;
+    m->cc = (const char *const *)job->cc;
+    m->ncc = job->ncc;
+    m->subject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job->action_json, "subject"));
+    m->text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job->action_json, "text"));
+    m->html = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job->action_json, "html"));
+    m->message_id = job->message_id;
+    m->date = job->attempt_time;
+    return 0;
+fail:
+    if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
+    return -1;
+}
+
+/* ============================================================ claiming */
+
+static const char claim_sql[] =
+    "SELECT o.id, o.action, o.kind, o.body, o.attempts, o.delivery_id, f.org, f.name, v.number, r.id, r.iccid,"
+    " a.time, e.key, e.type, e.time, e.payload, s.doc"
+    " FROM outbox o JOIN actions a ON a.id = o.action JOIN runs r ON r.id = a.run"
+    " JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow"
+    " LEFT JOIN events e ON e.id = r.event LEFT JOIN sims s ON s.iccid = r.iccid AND r.iccid != ''"
+    " WHERE o.state = 'pending' AND o.next_attempt <= ?1 ORDER BY o.next_attempt, o.id LIMIT ?2";
+
+static void new_delivery_id(char out[40])
+{
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) memset(bytes, 0, sizeof bytes);
+    strcpy(out, "msg_");
+    for (int i = 0; i < 16; i++) sprintf(out + 4 + 2 * i, "%02x", bytes[i]);
+}
+
+/* Claims up to `room` due rows into w->jobs.  Returns how many, or -1. */
+static int claim(Worker *w, int room, int64_t now)
+{
+    if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
+    sqlite3_stmt *st = store_stmt(w->store, claim_sql);
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, room);
+    int claimed = 0, rc;
+    int64_t lease = now + (w->opt->config.total_timeout_ms / 1000) + OBX_LEASE_MARGIN;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        Job *job = calloc(1, sizeof *job);
+        if (!job) goto fail;
+        w->jobs[w->njobs++] = job;
+        claimed++;
+        job->outbox = sqlite3_column_int64(st, 0);
+        job->action = sqlite3_column_int64(st, 1);
+        job->attempts = sqlite3_column_int(st, 4);
+        job->org = sqlite3_column_int64(st, 6);
+        job->attempt_time = now;
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL) new_delivery_id(job->delivery_id);
+        else snprintf(job->delivery_id, sizeof job->delivery_id, "%s", (const char *)sqlite3_column_text(st, 5));
+        obx_policy(w->store, job->org, &job->policy);
+        int prc = strcmp((const char *)sqlite3_column_text(st, 2), "email") == 0 ? prepare_email(w, job, st)
+                                                                                 : prepare_webhook(w, job, st);
+        if (prc != 0) goto fail;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) goto fail;
+    for (int i = w->njobs - claimed; i < w->njobs; i++) {
+        sqlite3_stmt *up = store_stmt(w->store, "UPDATE outbox SET next_attempt = ?2, delivery_id = ?3 WHERE id = ?1");
+        if (!up) goto fail;
+        sqlite3_bind_int64(up, 1, w->jobs[i]->outbox);
+        sqlite3_bind_int64(up, 2, lease);
+        sqlite3_bind_text(up, 3, w->jobs[i]->delivery_id, -1, SQLITE_TRANSIENT);
+        if (store_step_done(w->store, up, w->err, w->errlen) != 0) goto fail;
+    }
+    if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
+    return claimed;
+fail:
+    if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
+    store_rollback(w->store);
+    return -1;
+}
+
+/* ============================================================ recording */
+
+static void on_done(void *ctx, void *owner, const DlvAttempt *attempt)
+{
+    (void)ctx;
+    Job *job = owner;
+    job->attempt = *attempt;
+    job->attempt.recipients = NULL;
+    if (attempt->nrecipients > 0) {
+        job->recipients = malloc((size_t)attempt->nrecipients * sizeof *job->recipients);
+        if (job->recipients) memcpy(job->recipients, attempt->recipients, (size_t)attempt->nrecipients * sizeof *job->recipients);
+        else job->attempt.nrecipients = 0;
+        job->attempt.recipients = job->recipients;
+    }
+    job->done = true;
+}
+
+static int insert_attempt(Worker *w, Job *job, int number)
+{
+    sqlite3_stmt *st = store_stmt(w->store, "INSERT INTO delivery_attempts (outbox, number, time, duration_ms, status,"
+                                            " error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, job->outbox);
+    sqlite3_bind_int(st, 2, number);
+    sqlite3_bind_int64(st, 3, job->attempt_time);
+    sqlite3_bind_int64(st, 4, job->attempt.duration_ms);
+    sqlite3_bind_int64(st, 5, job->attempt.status);
+    sqlite3_bind_text(st, 6, job->attempt.error, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 7, job->attempt.snippet, -1, SQLITE_TRANSIENT);
+    return store_step_done(w->store, st, w->err, w->errlen);
+}
+
+static int update_outbox(Worker *w, Job *job, const char *state, int attempts, int64_t next, const char *error)
+{
+    sqlite3_stmt *st = store_stmt(w->store, "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4,"
+                                            " last_error = ?5, finished = ?6 WHERE id = ?1");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, job->outbox);
+    sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_int64(st, 4, next);
+    sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
+    if (strcmp(state, "pending") == 0) sqlite3_bind_null(st, 6);
+    else sqlite3_bind_int64(st, 6, job->attempt_time);
+    return store_step_done(w->store, st, w->err, w->errlen);
+}
+
+static int disable_endpoint(Worker *w, Job *job, const char *why)
+{
+    sqlite3_stmt *st = store_stmt(w->store, "UPDATE webhook_endpoints SET disabled = 1, disabled_reason = ?2 WHERE id = ?1");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, job->endpoint);
+    sqlite3_bind_text(st, 2, why, -1, SQLITE_TRANSIENT);
+    return store_step_done(w->store, st, w->err, w->errlen);
+}
+
+static void log_attempt(Worker *w, Job *job, int number, const char *verdict)
+{
+    if (!w->opt->log) return;
+    const DlvAttempt *a = &job->attempt;
+    fprintf(w->opt->log, "outbox %lld %s %s attempt %d: %s (status %ld, %lld ms)%s%s\n", (long long)job->outbox,
+            job->email ? "email" : "webhook", job->email ? (job->smtp.host ? job->smtp.host : "-") : job->url, number,
+            verdict, a->status, (long long)a->duration_ms, a->error[0] ? ": " : "", a->error);
+}
+
+/* Records one finished (or unstartable) job inside the open transaction. */
+static int record(Worker *w, Job *job)
+{
+    int number = job->attempts + 1;
+    DlvOutcome outcome;
+    if (job->failed[0]) {
+        snprintf(job->attempt.error, sizeof job->attempt.error, "%s", job->failed);
+        outcome = DLV_DEAD;
+    } else if (!job->email) {
+        outcome = dlv_webhook_outcome(&job->attempt);
+    } else {
+        /* per recipient: accepted ones done, refused ones failed, the rest pending */
+        bool any_retry = false;
+        for (int i = 0; i < job->attempt.nrecipients; i++) {
+            DlvRecipient *r = &job->attempt.recipients[i];
+            DlvOutcome o = dlv_recipient_outcome(&job->attempt, i);
+            any_retry |= o == DLV_RETRY;
+            const char *detail = r->reply[0] ? r->reply : job->attempt.error;
+            const char *status = o == DLV_DELIVERED ? "done" : o == DLV_RETRY ? "pending" : "failed";
+            if (set_result(w->store, job->action, r->address, status, detail,
+                           job->attempt_time, w->err, w->errlen) != 0)
+                return -1;
+        }
+        outcome = any_retry ? DLV_RETRY : DLV_DELIVERED;
+    }
+    int64_t delay = -1;
+    if (outcome == DLV_RETRY) delay = dlv_next_delay(&w->opt->config, number, job->attempt.retry_after, &w->seed);
+    if (outcome == DLV_RETRY && delay < 0) outcome = DLV_DEAD;
+    const char *verdict = outcome == DLV_DELIVERED ? "delivered" : outcome == DLV_RETRY ? "retry" : outcome == DLV_GONE ? "gone" : "dead";
+    log_attempt(w, job, number, verdict);
+    if (insert_attempt(w, job, number) != 0) return -1;
+    w->stats->attempts++;
+    const char *state = outcome == DLV_DELIVERED ? "sent" : outcome == DLV_RETRY ? "pending" : "failed";
+    if (outcome == DLV_DELIVERED) w->stats->delivered++;
+    else if (outcome == DLV_RETRY) w->stats->retried++;
+    else w->stats->dead++;
+    if (outcome == DLV_GONE && disable_endpoint(w, job, "the endpoint answered 410 Gone") != 0) return -1;
+    if (update_outbox(w, job, state, number, outcome == DLV_RETRY ? job->attempt_time + delay : job->attempt_time,
+                      job->attempt.error) != 0)
+        return -1;
+    if (job->email) {
+        /* the recipients left pending when the whole email is dead */
+        if (outcome == DLV_DEAD)
+            for (int i = 0; i < job->nrcpts; i++)
+                if (result_pending(w->store, job->action, job->rcpts[i]) &&
+                    set_result(w->store, job->action, job->rcpts[i], "failed", job->attempt.error, job->attempt_time,
+                               w->err, w->errlen) != 0)
+                    return -1;
+        return 0;
+    }
+    const char *rstatus = outcome == DLV_DELIVERED ? "done" : outcome == DLV_RETRY ? "pending" : "failed";
+    char detail[300];
+    if (outcome == DLV_DELIVERED) snprintf(detail, sizeof detail, "HTTP %ld", job->attempt.status);
+    else snprintf(detail, sizeof detail, "%s", job->attempt.error);
+    return set_result(w->store, job->action, job->url, rstatus, detail, job->attempt_time, w->err, w->errlen);
+}
+
+/* Records every finished job in one transaction and frees them. */
+static int flush(Worker *w)
+{
+    int finished = 0;
+    for (int i = 0; i < w->njobs; i++) finished += w->jobs[i]->done;
+    if (finished == 0) return 0;
+    if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
+    for (int i = 0; i < w->njobs; i++) {
+        if (w->jobs[i]->done && record(w, w->jobs[i]) != 0) {
+            if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
+            store_rollback(w->store);
+            return -1;
+        }
+    }
+    if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
+    int kept = 0;
+    for (int i = 0; i < w->njobs; i++) {
+        if (w->jobs[i]->done) job_free(w->jobs[i]);
+        else w->jobs[kept++] = w->jobs[i];
+    }
+    w->njobs = kept;
+    return 0;
+}
+
+/* ============================================================ the loop */
+
+static void start_jobs(Worker *w)
+{
+    for (int i = 0; i < w->njobs && dlv_has_room(w->engine); i++) {
+        Job *job = w->jobs[i];
+        if (job->started || job->done) continue;
+        job->started = true;
+        char why[256];
+        int rc = -1;
+        if (job->failed[0]) why[0] = '\0';
+        else if (job->email)
+            rc = dlv_mail(w->engine, &job->policy, &job->smtp, &job->msg, (const char *const *)job->rcpts, job->nrcpts,
+                          job, why);
+        else
+            rc = dlv_post(w->engine, &job->policy, job->url, job->body, strlen(job->body), job->headers, job, why);
+        if (rc != 0) {
+            if (!job->failed[0]) snprintf(job->failed, sizeof job->failed, "%s", why);
+            job->done = true;
+        }
+    }
+}
+
+int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err, size_t errlen)
+{
+    Worker w = { .store = store, .opt = options, .stats = stats, .err = err, .errlen = errlen };
+    memset(stats, 0, sizeof *stats);
+    err[0] = '\0';
+    RAND_bytes((unsigned char *)&w.seed, sizeof w.seed);
+    w.engine = dlv_new(&options->config, on_done, &w);
+    if (!w.engine) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    bool drained = false;     /* nothing due was left at the last claim */
+    for (;;) {
+        bool stopping = options->stop && *options->stop;
+        int unstarted = 0;
+        for (int i = 0; i < w.njobs; i++) unstarted += !w.jobs[i]->started;
+        if (!stopping && unstarted < options->config.max_in_flight && w.njobs < OBX_BATCH) {
+            int got = claim(&w, OBX_BATCH - w.njobs, now_of(options));
+            if (got < 0) {
+                rc = -1;
+                break;
+            }
+            drained = got == 0;
+        }
+        start_jobs(&w);
+        int in_flight = dlv_run(w.engine, 50);
+        if (flush(&w) != 0) {
+            rc = -1;
+            break;
+        }
+        if (w.njobs == 0 && in_flight == 0) {
+            if (stopping || (options->once && drained)) break;
+            if (drained) {
+                /* idle: look again in a moment */
+                struct timespec pause = { 0, 200 * 1000000 };
+                nanosleep(&pause, NULL);
+            }
+        }
+    }
+    /* on an error, abandon what is in flight: the leases bring it back */
+    dlv_free(w.engine);
+    for (int i = 0; i < w.njobs; i++) job_free(w.jobs[i]);
+    return rc;
+}
