@@ -68,12 +68,16 @@ static bool mul_overflows(int64_t a, int64_t b, int64_t *r)
 typedef struct VmModule VmModule;
 
 typedef struct VmFunc {
-    const uint32_t *code;
+    const uint32_t *code;     /* quickened: what execute runs (see "Quickening") */
+    const uint32_t *original; /* the artifact's instructions */
     uint32_t ncode;
     uint8_t nparams, nregs;
+    uint8_t nclear;           /* registers a call sets to nil before the function runs */
+    const uint8_t *clear;     /* their numbers */
     const Value *k;
     const VmModule *mod;
     uint32_t index;           /* in the module's artifact */
+    void *owned;              /* code and clear, one allocation */
 } VmFunc;
 
 struct VmModule {
@@ -131,6 +135,8 @@ const Artifact *vm_program_main(const VmProgram *program) { return program->mods
 
 static void free_module(VmModule *m)
 {
+    if (m->funcs)
+        for (uint32_t f = 0; f < m->art->nfunctions; f++) free(m->funcs[f].owned);
     if (m->keysets)
         for (uint32_t k = 0; k < m->art->nconstants; k++) free((void *)m->keysets[k]);
     free(m->funcs);
@@ -166,6 +172,251 @@ static uint32_t module_of(const VmProgram *p, const Artifact *art)
     return UINT32_MAX;
 }
 
+/* ============================================================ quickening */
+
+/*
+ * Superinstructions, made when a program is linked (spec/artifact.md,
+ * "Quickening"): the artifact format and the compiler do not know them, and
+ * art_load refuses their opcodes in a file (they are >= OP_NOPCODES).  Each
+ * function gets a copy of its code in which the opcode byte of an
+ * instruction that starts a common pair is replaced by the pair's opcode.
+ * Nothing else changes: every word keeps its operands and its place, so pcs,
+ * jumps, the line table and saved run states mean what they meant, and a
+ * jump into the second instruction of a pair finds it intact.
+ *
+ * A superinstruction runs its pair only on its fast path (the kinds it
+ * expects, budget for both); otherwise it "deopts": it runs the first
+ * instruction alone, by its original opcode, and the second follows as
+ * usual.  So errors, their lines and budget exhaustion are exactly the
+ * original instructions', and each original instruction costs one.
+ *
+ * Q(NAME, FIRST, SECOND, "what it does")
+ */
+#define VM_QUICK_OPCODES(Q)                                                          \
+    Q(LT_JMPF, LT, JMPF, "LT; JMPF on its R[A]: compare and branch")                 \
+    Q(LT_JMPT, LT, JMPT, "LT; JMPT on its R[A]")                                     \
+    Q(LE_JMPF, LE, JMPF, "LE; JMPF on its R[A]")                                     \
+    Q(LE_JMPT, LE, JMPT, "LE; JMPT on its R[A]")                                     \
+    Q(EQ_JMPF, EQ, JMPF, "EQ; JMPF on its R[A]")                                     \
+    Q(EQ_JMPT, EQ, JMPT, "EQ; JMPT on its R[A]")                                     \
+    Q(NE_JMPF, NE, JMPF, "NE; JMPF on its R[A]")                                     \
+    Q(NE_JMPT, NE, JMPT, "NE; JMPT on its R[A]")                                     \
+    Q(LT_RET, LT, RET, "LT; RET of its R[A]")                                        \
+    Q(LE_RET, LE, RET, "LE; RET of its R[A]")                                        \
+    Q(EQ_RET, EQ, RET, "EQ; RET of its R[A]")                                        \
+    Q(NE_RET, NE, RET, "NE; RET of its R[A]")                                        \
+    Q(IN_RET, IN, RET, "IN; RET of its R[A]")                                        \
+    Q(LOADK_LOADK, LOADK, LOADK, "two loads")                                        \
+    Q(LOADK_EVENT, LOADK, EVENT, "two loads")                                        \
+    Q(LOADK_SIM, LOADK, SIM, "two loads")                                            \
+    Q(EVENT_LOADK, EVENT, LOADK, "two loads")                                        \
+    Q(EVENT_EVENT, EVENT, EVENT, "two loads")                                        \
+    Q(EVENT_SIM, EVENT, SIM, "two loads")                                            \
+    Q(SIM_LOADK, SIM, LOADK, "two loads")                                            \
+    Q(SIM_EVENT, SIM, EVENT, "two loads")                                            \
+    Q(SIM_SIM, SIM, SIM, "two loads")
+
+/* Single instructions with a faster form: S(NAME, ORIGINAL, "what it does"). */
+#define VM_QUICK_SINGLES(S) \
+    S(RETV, RET, "RET with B = 1: return R[A]")
+
+typedef enum {
+    QOP_BEFORE_ = OP_NOPCODES - 1,
+#define Q_ENUM(name, first, second, doc) QOP_##name,
+    VM_QUICK_OPCODES(Q_ENUM)
+#undef Q_ENUM
+#define S_ENUM(name, original, doc) QOP_##name,
+    VM_QUICK_SINGLES(S_ENUM)
+#undef S_ENUM
+    QOP_END
+} QuickOp;
+
+_Static_assert(QOP_END <= 256, "opcodes are 8 bits");
+
+/* Per opcode (original or quickened): the original opcode of its first
+ * instruction, which a deopt runs. */
+static const uint8_t quick_first[QOP_END] = {
+#define O_SELF(name, fmt, a, b, c, doc) [OP_##name] = OP_##name,
+    FLOW_OPCODES(O_SELF)
+#undef O_SELF
+#define Q_FIRST(name, first, second, doc) [QOP_##name] = OP_##first,
+    VM_QUICK_OPCODES(Q_FIRST)
+#undef Q_FIRST
+#define S_FIRST(name, original, doc) [QOP_##name] = OP_##original,
+    VM_QUICK_SINGLES(S_FIRST)
+#undef S_FIRST
+};
+
+/* The superinstruction for a pair of original instructions, or 0. */
+static uint32_t quick_pair(uint32_t first, uint32_t second)
+{
+    Opcode a = INS_OP(first), b = INS_OP(second);
+    /* a branch or a return must test or return the register the compare writes */
+    if ((b == OP_JMPF || b == OP_JMPT) && INS_A(second) != INS_A(first)) return 0;
+    if (b == OP_RET && (INS_B(second) != 1 || INS_A(second) != INS_A(first))) return 0;
+#define Q_MATCH(name, first_, second_, doc) \
+    if (a == OP_##first_ && b == OP_##second_) return QOP_##name;
+    VM_QUICK_OPCODES(Q_MATCH)
+#undef Q_MATCH
+    return 0;
+}
+
+/* The faster form of a single instruction, or 0. */
+static uint32_t quick_single(uint32_t ins)
+{
+    if (INS_OP(ins) == OP_RET && INS_B(ins) == 1) return QOP_RETV;
+    return 0;
+}
+
+/* A 256-register set. */
+typedef struct RegSet { uint64_t w[4]; } RegSet;
+
+static inline void regs_add(RegSet *set, uint32_t r) { set->w[r >> 6] |= (uint64_t)1 << (r & 63); }
+static inline bool regs_has(const RegSet *set, uint32_t r) { return set->w[r >> 6] >> (r & 63) & 1; }
+
+static void regs_add_range(RegSet *set, uint32_t first, uint32_t count)
+{
+    for (uint32_t r = first; r < first + count && r < 256; r++) regs_add(set, r);
+}
+
+/* The registers an instruction reads, and those it writes on every way out
+ * (FORLOOP's item, written only when it jumps, is added at the jump). */
+static void instruction_uses(uint32_t ins, RegSet *reads, RegSet *writes)
+{
+    Opcode op = INS_OP(ins);
+    OpRoles roles = op_roles[op];
+    uint32_t a = INS_A(ins), b = INS_B(ins), c = INS_C(ins);
+    *reads = *writes = (RegSet){ { 0 } };
+    switch (roles.a) {
+    case OPR_REG:
+        if (op == OP_JMPF || op == OP_JMPT || op == OP_LOG || op == OP_WAIT) regs_add(reads, a);
+        else regs_add(writes, a);
+        break;
+    case OPR_REG3:
+        regs_add(reads, a);
+        if (op == OP_FORPREP) regs_add(writes, a + 1);
+        else regs_add(reads, a + 1);
+        break;
+    case OPR_RANGE:
+        regs_add_range(reads, a, c);
+        if (op == OP_CALL || op == OP_CALLB) regs_add(writes, a);
+        break;
+    case OPR_NUM:
+        if (op == OP_RET && b == 1) regs_add(reads, a);
+        break;
+    default: break;
+    }
+    if (roles.b == OPR_REG) regs_add(reads, b);
+    else if (roles.b == OPR_RANGE) regs_add_range(reads, b, c);
+    if (op_formats[op] == FMT_ABC && roles.c == OPR_REG) regs_add(reads, c);
+}
+
+/* Registers a call must set to nil: those some path may read before it
+ * writes them.  The verifier's invariants hold (jumps land on instructions,
+ * the last one is a terminator).  A function that can be on the stack at a
+ * WAIT (it has a CALL or a WAIT) clears all of them, since vm_save writes
+ * every register of every frame.  A forward "definitely written" analysis:
+ * in(entry) = the parameters, in(x) = the intersection over its
+ * predecessors of in(p) + what p writes; sets only shrink, so the worklist
+ * ends. */
+static int find_clear(const VmFunc *fn, RegSet *clear)
+{
+    uint32_t n = fn->ncode, cap = n;
+    *clear = (RegSet){ { 0 } };
+    for (uint32_t pc = 0; pc < n; pc++) {
+        Opcode op = INS_OP(fn->original[pc]);
+        if (op == OP_CALL || op == OP_WAIT) {
+            regs_add_range(clear, fn->nparams, (uint32_t)(fn->nregs - fn->nparams));
+            return 0;
+        }
+    }
+    RegSet *in = malloc(n * sizeof *in);
+    bool *seen = calloc(n, sizeof *seen);
+    uint32_t *work = malloc(n * sizeof *work), nwork = 0;
+    if (!in || !seen || !work) {
+        free(in), free(seen), free(work);
+        return -1;
+    }
+    in[0] = (RegSet){ { 0 } };
+    regs_add_range(&in[0], 0, fn->nparams);
+    seen[0] = true;
+    work[nwork++] = 0;
+    while (nwork) {
+        uint32_t pc = work[--nwork];
+        uint32_t ins = fn->original[pc];
+        Opcode op = INS_OP(ins);
+        RegSet reads, writes, out;
+        instruction_uses(ins, &reads, &writes);
+        for (int w = 0; w < 4; w++) {
+            clear->w[w] |= reads.w[w] & ~in[pc].w[w];
+            out.w[w] = in[pc].w[w] | writes.w[w];
+        }
+        uint32_t next[2], nnext = 0;
+        bool jumps = op == OP_JMP || op == OP_JMPF || op == OP_JMPT || op == OP_FORPREP || op == OP_FORLOOP;
+        bool falls = op != OP_JMP && op != OP_FORPREP && op != OP_RET && op != OP_STOP && op != OP_EXTRA;
+        if (falls) next[nnext++] = pc + (op == OP_RECORD ? 2 : 1);
+        if (jumps) next[nnext++] = (uint32_t)((int64_t)pc + 1 + INS_SBX(ins));
+        for (uint32_t k = 0; k < nnext; k++) {
+            uint32_t to = next[k];
+            if (to >= n) continue;
+            RegSet edge = out;
+            if (op == OP_FORLOOP && k == nnext - 1) regs_add(&edge, INS_A(ins) + 2);
+            bool changed = false;
+            if (!seen[to]) {
+                in[to] = edge;
+                seen[to] = changed = true;
+            } else {
+                for (int w = 0; w < 4; w++) {
+                    uint64_t meet = in[to].w[w] & edge.w[w];
+                    changed |= meet != in[to].w[w];
+                    in[to].w[w] = meet;
+                }
+            }
+            if (changed) {
+                /* a pc may sit in the list more than once: each push shrinks
+                 * its set or is its first, so there are at most n * 257 */
+                if (nwork == cap) {
+                    uint32_t *grown = realloc(work, 2 * (size_t)cap * sizeof *work);
+                    if (!grown) {
+                        free(in), free(seen), free(work);
+                        return -1;
+                    }
+                    work = grown;
+                    cap *= 2;
+                }
+                work[nwork++] = to;
+            }
+        }
+    }
+    free(in), free(seen), free(work);
+    return 0;
+}
+
+/* The quickened code and the clear list of a function. */
+static int prepare_function(VmFunc *fn)
+{
+    RegSet clear;
+    if (find_clear(fn, &clear) < 0) return -1;
+    uint8_t *block = malloc(fn->ncode * sizeof(uint32_t) + 256);
+    if (!block) return -1;
+    uint32_t *code = (uint32_t *)block;
+    uint8_t *regs = block + fn->ncode * sizeof(uint32_t);
+    for (uint32_t pc = 0; pc < fn->ncode; pc++) {
+        uint32_t ins = fn->original[pc];
+        uint32_t quick = pc + 1 < fn->ncode ? quick_pair(ins, fn->original[pc + 1]) : 0;
+        if (!quick) quick = quick_single(ins);
+        code[pc] = quick ? (ins & ~0xffu) | quick : ins;
+    }
+    uint32_t nclear = 0;
+    for (uint32_t r = fn->nparams; r < fn->nregs; r++)
+        if (regs_has(&clear, r)) regs[nclear++] = (uint8_t)r;
+    fn->code = code;
+    fn->clear = regs;
+    fn->nclear = (uint8_t)nclear;
+    fn->owned = block;
+    return 0;
+}
+
 /* Functions, callees, record key sets and input maps of one module. */
 static int prepare_module(VmProgram *p, VmModule *m, const Artifact *const *subs, size_t nsubs,
                           char *err, size_t errlen)
@@ -178,7 +429,10 @@ static int prepare_module(VmProgram *p, VmModule *m, const Artifact *const *subs
     if (!m->funcs || !m->callees || !m->keysets || !m->input_map) return snprintf(err, errlen, "out of memory"), -1;
     for (uint32_t f = 0; f < art->nfunctions; f++) {
         const ArtFunction *af = &art->functions[f];
-        m->funcs[f] = (VmFunc){ af->code, af->ncode, af->nparams, af->nregs, art->constants, m, f };
+        m->funcs[f] = (VmFunc){ .code = af->code, .original = af->code, .ncode = af->ncode,
+                                .nparams = af->nparams, .nregs = af->nregs, .k = art->constants,
+                                .mod = m, .index = f };
+        if (prepare_function(&m->funcs[f]) < 0) return snprintf(err, errlen, "out of memory"), -1;
         m->callees[f] = &m->funcs[f];
         if (af->nregs > p->max_regs) p->max_regs = af->nregs;
     }
@@ -447,30 +701,37 @@ static bool round_to_int(double x, int64_t *out)
     return true;
 }
 
+/* Whole percents (the common case) in int64 when the product fits; false
+ * when the exact slow path must decide. */
+static inline bool percent_of_whole(double p, int64_t x, int64_t *out)
+{
+    if (!(p >= -1e9 && p <= 1e9)) return false;
+    int64_t whole = (int64_t)p, product, rounded;
+    if ((double)whole != p || mul_overflows(x, whole, &product)) return false;
+    /* half away from zero: push the magnitude by half of 100, then truncate */
+    if (add_overflows(product, product < 0 ? -50 : 50, &rounded)) return false;
+    *out = rounded / 100;
+    return true;
+}
+
 /* p percent of the integral x, rounded half away from zero, exactly: p is
  * m * 2^e with an integral m, so x*p/100 = x*m*2^e/100 in 128-bit integers. */
 static bool percent_of_integral(double p, int64_t x, int64_t *out)
 {
+    if (percent_of_whole(p, x, out)) return true;
     if (!isfinite(p)) return false;
     if (p == 0 || x == 0) {
         *out = 0;
         return true;
-    }
-    /* whole percents (the common case) in int64 when the product fits */
-    if (p >= -1e9 && p <= 1e9 && p == (double)(int64_t)p) {
-        int64_t product;
-        if (!mul_overflows(x, (int64_t)p, &product)) {
-            int64_t q = product / 100, r = product % 100;
-            *out = q + (r >= 50) - (r <= -50);
-            return true;
-        }
     }
 #if defined(__SIZEOF_INT128__)
     int e;
     double fr = frexp(fabs(p), &e);
     uint64_t m = (uint64_t)ldexp(fr, 53);
     e -= 53;
-    while (!(m & 1)) m >>= 1, e++;
+    int zeros = __builtin_ctzll(m);   /* m != 0: p is finite and not 0 */
+    m >>= zeros;
+    e += zeros;
     bool negative = (p < 0) != (x < 0);
     unsigned __int128 num = (unsigned __int128)(x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x) * m;
     unsigned __int128 den = 100;
@@ -533,6 +794,29 @@ static inline bool equal_fast(const Value *b, const Value *c)
         if (b->tag == VAL_BOOL) return b->as.b == c->as.b;
     }
     return val_equal(b, c);
+}
+
+/* The fast paths of the superinstructions' compares: false when the
+ * original instruction must decide (other kinds, a cost to charge, an error). */
+static inline bool quick_order(const Value *b, const Value *c, bool or_equal, bool *r)
+{
+    if (b->tag != c->tag || !is_integral_tag[b->tag & 15]) return false;
+    *r = or_equal ? b->as.i <= c->as.i : b->as.i < c->as.i;
+    return true;
+}
+
+static inline bool quick_equal(const Value *b, const Value *c, bool negate, bool *r)
+{
+    bool eq;
+    if (b->tag != c->tag) return false;
+    if (is_integral_tag[b->tag & 15]) eq = b->as.i == c->as.i;
+    else if (b->tag == VAL_STR && b->as.s->len < STD_BYTES_PER_CHARGE)
+        eq = b->as.s == c->as.s ||
+             (b->as.s->len == c->as.s->len && memcmp(b->as.s->data, c->as.s->data, b->as.s->len) == 0);
+    else if (b->tag == VAL_BOOL) eq = b->as.b == c->as.b;
+    else return false;
+    *r = eq != negate;
+    return true;
 }
 
 /* Work of a deep comparison, for the budget: items of lists and records. */
@@ -620,9 +904,16 @@ static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value 
 
 #ifdef VM_COMPUTED_GOTO
 #define OP_LABEL(name, fmt, a, b, c, doc) &&L_##name,
-    static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) [OP_NOPCODES ... 255] = &&L_bad };
+#define Q_LABEL(name, first, second, doc) &&L_Q_##name,
+#define S_LABEL(name, original, doc) &&L_Q_##name,
+    static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) VM_QUICK_OPCODES(Q_LABEL)
+                                             VM_QUICK_SINGLES(S_LABEL) [QOP_END ... 255] = &&L_bad };
 #undef OP_LABEL
+#undef Q_LABEL
+#undef S_LABEL
 #define CASE(name) L_##name:
+#define QCASE(name) L_Q_##name:
+#define REDISPATCH() goto *labels[INS_OP(ins)]
 #define NEXT()                                      \
     do {                                            \
         if (UNLIKELY(budget == 0)) goto budget_at_next; \
@@ -633,13 +924,22 @@ static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value 
     NEXT();
 #else
 #define CASE(name) case OP_##name:
+#define QCASE(name) case QOP_##name:
 #define NEXT() goto dispatch
+#define REDISPATCH() goto redispatch
 dispatch:
     if (UNLIKELY(budget == 0)) goto budget_at_next;
     budget--;
     ins = *pc++;
-    switch (INS_OP(ins)) {
+redispatch:
+    switch ((uint32_t)INS_OP(ins)) {
 #endif
+/* A superinstruction off its fast path runs its first instruction alone. */
+#define DEOPT()                                                \
+    do {                                                       \
+        ins = (ins & ~0xffu) | quick_first[INS_OP(ins)];       \
+        REDISPATCH();                                          \
+    } while (0)
 
     CASE(MOVE) RA = RB; NEXT();
     CASE(LOADK) RA = K[INS_BX(ins)]; NEXT();
@@ -750,7 +1050,9 @@ dispatch:
         uint32_t tag = RC.tag;
         if (tag == VAL_INT || tag == VAL_BYTES || tag == VAL_DURATION) {
             int64_t r;
-            if (UNLIKELY(!percent_of_integral(RB.as.f, RC.as.i, &r))) FAIL(VMERR_OVERFLOW, "overflow in of");
+            if (UNLIKELY(!percent_of_whole(RB.as.f, RC.as.i, &r)) &&
+                UNLIKELY(!percent_of_integral(RB.as.f, RC.as.i, &r)))
+                FAIL(VMERR_OVERFLOW, "overflow in of");
             RA = val_integral(tag, r);
         } else if (tag == VAL_FLOAT || tag == VAL_PERCENT) {
             double r = RB.as.f * RC.as.f / 100.0;
@@ -856,7 +1158,7 @@ dispatch:
             FAIL(VMERR_DEPTH, "call depth exceeded (%d)", run->limits.call_depth);
         Value *args = &RA, *callee_regs = run->stack + base;
         for (uint32_t i = 0; i < callee->nparams; i++) callee_regs[i] = args[i];
-        for (uint32_t i = callee->nparams; i < callee->nregs; i++) callee_regs[i] = val_nil();
+        for (uint32_t i = 0; i < callee->nclear; i++) callee_regs[callee->clear[i]] = val_nil();
         frame->pc = (uint32_t)(pc - code);
         frame = &run->frames[run->depth++];
         *frame = (VmFrame){ callee, 0, base };
@@ -888,6 +1190,7 @@ dispatch:
     }
     CASE(RET)
         ret = INS_B(ins) ? RA : val_nil();
+    returning:
         if (--run->depth == 0) goto done;
         frame = &run->frames[run->depth - 1];
         LOAD_FRAME();
@@ -985,6 +1288,90 @@ dispatch:
         run->waiting = true;
         return VM_WAITING;
 
+    /* ---- superinstructions (see "Quickening"); NEXT charged the first
+     * instruction, each charges the second itself */
+#define CMP_JUMP(name, test, jump_when)                 \
+    QCASE(name) {                                       \
+        bool r;                                         \
+        if (UNLIKELY(!(test) || budget == 0)) DEOPT();  \
+        budget--;                                       \
+        RA = val_bool(r);                               \
+        uint32_t jump = *pc++;                          \
+        if (r == (jump_when)) pc += INS_SBX(jump);      \
+        NEXT();                                         \
+    }
+    CMP_JUMP(LT_JMPF, quick_order(&RB, &RC, false, &r), false)
+    CMP_JUMP(LT_JMPT, quick_order(&RB, &RC, false, &r), true)
+    CMP_JUMP(LE_JMPF, quick_order(&RB, &RC, true, &r), false)
+    CMP_JUMP(LE_JMPT, quick_order(&RB, &RC, true, &r), true)
+    CMP_JUMP(EQ_JMPF, quick_equal(&RB, &RC, false, &r), false)
+    CMP_JUMP(EQ_JMPT, quick_equal(&RB, &RC, false, &r), true)
+    CMP_JUMP(NE_JMPF, quick_equal(&RB, &RC, true, &r), false)
+    CMP_JUMP(NE_JMPT, quick_equal(&RB, &RC, true, &r), true)
+#undef CMP_JUMP
+#define CMP_RET(name, test)                             \
+    QCASE(name) {                                       \
+        bool r;                                         \
+        if (UNLIKELY(!(test) || budget == 0)) DEOPT();  \
+        budget--;                                       \
+        ret = val_bool(r);                              \
+        RA = ret;                                       \
+        pc++;                                           \
+        goto returning;                                 \
+    }
+    QCASE(RETV)
+        ret = RA;
+        goto returning;
+    CMP_RET(LT_RET, quick_order(&RB, &RC, false, &r))
+    CMP_RET(LE_RET, quick_order(&RB, &RC, true, &r))
+    CMP_RET(EQ_RET, quick_equal(&RB, &RC, false, &r))
+    CMP_RET(NE_RET, quick_equal(&RB, &RC, true, &r))
+#undef CMP_RET
+    QCASE(IN_RET) {
+        /* an item of a list, charged one per item as IN is */
+        if (UNLIKELY(RC.tag != VAL_LIST || RC.as.l->len >= budget)) DEOPT();
+        const VList *l = RC.as.l;
+        bool found = false;
+        for (uint32_t i = 0; i < l->len && !found; i++) found = equal_fast(&RB, &l->items[i]);
+        budget -= l->len + 1;
+        ret = val_bool(found);
+        RA = ret;
+        pc++;
+        goto returning;
+    }
+#define LOAD_OK_LOADK(i) true
+#define LOAD_OK_EVENT(i) (INS_B(i) < env->nevent)
+#define LOAD_OK_SIM(i) (env->sim != NULL)
+#define LOAD_LOADK(i) (R[INS_A(i)] = K[INS_BX(i)])
+#define LOAD_EVENT(i) (R[INS_A(i)] = env->event[INS_B(i)])
+#define LOAD_SIM(i) (R[INS_A(i)] = env->sim[INS_B(i)])
+#define LOAD_PAIR(first, second)                                                              \
+    QCASE(first##_##second) {                                                                 \
+        uint32_t ins2 = *pc;                                                                  \
+        if (UNLIKELY(!LOAD_OK_##first(ins) || !LOAD_OK_##second(ins2) || budget == 0)) DEOPT(); \
+        budget--;                                                                             \
+        pc++;                                                                                 \
+        LOAD_##first(ins);                                                                    \
+        LOAD_##second(ins2);                                                                  \
+        NEXT();                                                                               \
+    }
+    LOAD_PAIR(LOADK, LOADK)
+    LOAD_PAIR(LOADK, EVENT)
+    LOAD_PAIR(LOADK, SIM)
+    LOAD_PAIR(EVENT, LOADK)
+    LOAD_PAIR(EVENT, EVENT)
+    LOAD_PAIR(EVENT, SIM)
+    LOAD_PAIR(SIM, LOADK)
+    LOAD_PAIR(SIM, EVENT)
+    LOAD_PAIR(SIM, SIM)
+#undef LOAD_PAIR
+#undef LOAD_OK_LOADK
+#undef LOAD_OK_EVENT
+#undef LOAD_OK_SIM
+#undef LOAD_LOADK
+#undef LOAD_EVENT
+#undef LOAD_SIM
+
 #ifdef VM_COMPUTED_GOTO
 L_bad:
 #else
@@ -1020,7 +1407,10 @@ done:
 #undef FAIL_KIND
 #undef LOAD_FRAME
 #undef CASE
+#undef QCASE
 #undef NEXT
+#undef REDISPATCH
+#undef DEOPT
 }
 
 static const VmEnv empty_env;
@@ -1048,7 +1438,7 @@ VmStatus vm_call(VmRun *run, int32_t fn_index, const Value *args, int nargs, con
     if (nargs != fn->nparams) return fail_early(run, VMERR_TYPE, "wrong number of arguments");
     Value *regs = run->stack;
     for (int i = 0; i < nargs; i++) regs[i] = args[i];
-    for (uint32_t i = (uint32_t)nargs; i < fn->nregs; i++) regs[i] = val_nil();
+    for (uint32_t i = 0; i < fn->nclear; i++) regs[fn->clear[i]] = val_nil();
     run->frames[0] = (VmFrame){ fn, 0, 0 };
     run->depth = 1;
     return execute(run, env ? env : &empty_env, host, result);
@@ -1469,13 +1859,13 @@ static int restore(VmRun *run, const uint8_t *bytes, size_t len, char *err, size
         }
         const VmFunc *fn = &m->funcs[f];
         bool top = i + 1 == nframes;
-        if (pc == 0 || pc >= fn->ncode || INS_OP(fn->code[pc - 1]) != (top ? OP_WAIT : OP_CALL)) {
+        if (pc == 0 || pc >= fn->ncode || INS_OP(fn->original[pc - 1]) != (top ? OP_WAIT : OP_CALL)) {
             state_fail(&l, "frame %u: pc %u does not follow a %s", i, pc, top ? "WAIT" : "CALL");
             goto out;
         }
         if (i > 0) {
             const VmFrame *caller = &run->frames[i - 1];
-            uint32_t call = caller->fn->code[caller->pc - 1];
+            uint32_t call = caller->fn->original[caller->pc - 1];
             if (caller->fn->mod->callees[INS_B(call)] != fn) {
                 state_fail(&l, "frame %u: not the function its caller calls", i);
                 goto out;
