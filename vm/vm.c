@@ -108,6 +108,8 @@ typedef struct VmStd {
 
 struct VmRun {
     const VmProgram *program;
+    const VmFunc *main_funcs;     /* the main artifact's, which vm_call runs */
+    uint32_t nmain;
     VmLimits limits;
     Arena arena;
     Value *stack;
@@ -572,6 +574,8 @@ VmRun *vm_run_new(const VmProgram *program, const VmLimits *limits)
     VmRun *run = calloc(1, sizeof *run);
     if (!run) return NULL;
     run->program = program;
+    run->main_funcs = program->mods[0].funcs;
+    run->nmain = program->mods[0].art->nfunctions;
     vm_limits_default(&run->limits);
     if (limits) {
         if (limits->memory) run->limits.memory = limits->memory;
@@ -866,17 +870,52 @@ static bool action_args_ok(ActionKind kind, const Value *a)
 
 static int detach(VmRun *run);
 
-/* Runs from the top frame's pc until the bottom frame returns, the run
+/* With `start`, a call of it with args (vm_call's checks done); without, a
+ * resume.  Runs from the top frame's pc until the bottom frame returns, the run
  * stops, waits or fails. */
-static VmStatus execute(VmRun *run, const VmEnv *env, const VmHost *host, Value *result)
+static VmStatus fail_early(VmRun *run, VmErrorCode code, const char *message);
+
+#define EXECUTE_RESUME INT32_MIN   /* execute's fn_index for vm_resume */
+
+static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, int call_nargs,
+                        const VmEnv *env, const VmHost *host, Value *result)
 {
-    VmFrame *frame = &run->frames[run->depth - 1];
-    const VmFunc *fn = frame->fn;
-    const uint32_t *code = fn->code;
-    const uint32_t *pc = code + frame->pc;
-    Value *R = run->stack + frame->base;
-    const Value *K = fn->k;
-    uint64_t budget = run->budget;
+    VmFrame *frame;
+    const VmFunc *fn;
+    const uint32_t *code, *pc;
+    Value *R;
+    const Value *K;
+    uint64_t budget;
+    if (LIKELY(fn_index != EXECUTE_RESUME)) {
+        /* vm_call's work, here rather than in vm_call so that the hot path
+         * saves and restores the machine's registers once */
+        run->waiting = false;
+        run->error.code = VMERR_NONE;
+        run->error.message[0] = '\0';
+        run->budget = run->limits.instructions;
+        if (UNLIKELY(run->arena.used)) arena_reset(&run->arena);
+        if (result) *result = val_nil();
+        if (UNLIKELY((uint32_t)fn_index >= run->nmain)) return fail_early(run, VMERR_TYPE, "no such function");
+        fn = &run->main_funcs[fn_index];
+        if (UNLIKELY(call_nargs != fn->nparams)) return fail_early(run, VMERR_TYPE, "wrong number of arguments");
+        R = run->stack;
+        for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
+        for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
+        frame = &run->frames[0];
+        *frame = (VmFrame){ fn, 0, 0 };
+        run->depth = 1;
+        code = pc = fn->code;
+        K = fn->k;
+        budget = run->limits.instructions;
+    } else {
+        frame = &run->frames[run->depth - 1];
+        fn = frame->fn;
+        code = fn->code;
+        pc = code + frame->pc;
+        R = run->stack + frame->base;
+        K = fn->k;
+        budget = run->budget;
+    }
     uint32_t ins;
     Value ret;
     const char *op_text;
@@ -1425,23 +1464,8 @@ static VmStatus fail_early(VmRun *run, VmErrorCode code, const char *message)
 VmStatus vm_call(VmRun *run, int32_t fn_index, const Value *args, int nargs, const VmEnv *env,
                  const VmHost *host, Value *result)
 {
-    run->waiting = false;
-    run->error.code = VMERR_NONE;
-    run->error.message[0] = '\0';
-    run->budget = run->limits.instructions;
-    if (run->arena.used) arena_reset(&run->arena);
-    if (result) *result = val_nil();
-    const VmModule *main_mod = &run->program->mods[0];
-    if (fn_index < 0 || (uint32_t)fn_index >= main_mod->art->nfunctions)
-        return fail_early(run, VMERR_TYPE, "no such function");
-    const VmFunc *fn = &main_mod->funcs[fn_index];
-    if (nargs != fn->nparams) return fail_early(run, VMERR_TYPE, "wrong number of arguments");
-    Value *regs = run->stack;
-    for (int i = 0; i < nargs; i++) regs[i] = args[i];
-    for (uint32_t i = 0; i < fn->nclear; i++) regs[fn->clear[i]] = val_nil();
-    run->frames[0] = (VmFrame){ fn, 0, 0 };
-    run->depth = 1;
-    return execute(run, env ? env : &empty_env, host, result);
+    if (UNLIKELY(fn_index == EXECUTE_RESUME)) fn_index = -1;   /* no such function either way */
+    return execute(run, fn_index, args, nargs, env ? env : &empty_env, host, result);
 }
 
 VmStatus vm_resume(VmRun *run, const VmEnv *env, const VmHost *host, Value *result)
@@ -1452,7 +1476,7 @@ VmStatus vm_resume(VmRun *run, const VmEnv *env, const VmHost *host, Value *resu
     run->error.code = VMERR_NONE;
     run->error.message[0] = '\0';
     run->budget = run->limits.instructions;
-    return execute(run, env ? env : &empty_env, host, result);
+    return execute(run, EXECUTE_RESUME, NULL, 0, env ? env : &empty_env, host, result);
 }
 
 /* ============================================================ run state */
