@@ -21,6 +21,7 @@ typedef struct Transfer {
     DlvEngine *engine;
     CURL *easy;
     bool busy, smtp;
+    int configured;                    /* 0, or 1 + smtp: the common options are set for that kind */
     void *owner;
     NpGuard guard;
     int64_t started_ns;
@@ -210,7 +211,6 @@ static Transfer *take_slot(DlvEngine *engine)
         Transfer *t = &engine->slots[i];
         if (t->busy) continue;
         if (!t->easy) t->easy = curl_easy_init();
-        else curl_easy_reset(t->easy);
         if (!t->easy) return NULL;
         memset(&t->attempt, 0, sizeof t->attempt);
         t->attempt.retry_after = -1;
@@ -223,11 +223,17 @@ static Transfer *take_slot(DlvEngine *engine)
     return NULL;
 }
 
-static void common_options(Transfer *t, const NetPolicy *policy)
+/* Sets the options every transfer of a kind shares, unless the slot's last
+ * transfer was of the same kind (a reset and a full set cost more than the
+ * POST); the per-transfer ones are set by the caller every time. */
+static void common_options(Transfer *t, const NetPolicy *policy, bool smtp)
 {
     const DlvConfig *c = &t->engine->config;
     CURL *e = t->easy;
     t->guard.policy = policy;
+    if (t->configured == 1 + smtp) return;
+    curl_easy_reset(e);
+    t->configured = 1 + smtp;
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_SHARE, t->engine->share);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, np_opensocket);
@@ -266,18 +272,21 @@ int dlv_post(DlvEngine *engine, const NetPolicy *policy, const char *url, const 
         return -1;
     }
     t->smtp = false;
-    common_options(t, policy);
+    bool fresh = t->configured != 1;
+    common_options(t, policy, false);
     CURL *e = t->easy;
+    if (fresh) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "flowvm-deliver/1");
+    }
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, policy->allow_http ? "https,http" : "https");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "flowvm-deliver/1");
     return start(t, owner, why);
 }
 
@@ -363,7 +372,8 @@ int dlv_mail(DlvEngine *engine, const NetPolicy *policy, const DlvSmtp *smtp, co
         }
         t->rcpt = grown;
     }
-    common_options(t, policy);
+    t->configured = 0;             /* SMTP transfers set everything afresh */
+    common_options(t, policy, true);
     CURL *e = t->easy;
     char url[300], from[300];
     bool v6 = strchr(smtp->host, ':') != NULL;

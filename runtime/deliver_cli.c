@@ -204,6 +204,7 @@ int dcli_deliver(const char *db, const char *org, int nargs, char **args)
            (long long)stats.delivered, (long long)stats.retried, (long long)stats.dead);
     store_close(store);
     curl_global_cleanup();
+    whk_cache_free();
     return rc == 0 ? 0 : fail("%s", err);
 }
 

@@ -16,6 +16,16 @@
 
 #include "webhook_sign.h"
 
+#define OBX_FLUSH_EVERY 64   /* finished jobs recorded in one transaction at most... */
+#define OBX_FLUSH_MS 50      /* ...or after this long */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 typedef struct Job {
     int64_t outbox, action, org;
     int attempts;                    /* attempts made before this one */
@@ -42,6 +52,12 @@ typedef struct Job {
 } Job;
 
 typedef struct Worker {
+    /* the last endpoint and policy looked up, valid within one claim */
+    int64_t cached_org, cached_endpoint;
+    char *cached_url;
+    char cached_secrets[WHK_HEADER_MAX];
+    bool cached_disabled;
+    NetPolicy cached_policy;
     Store *store;
     const ObxOptions *opt;
     ObxStats *stats;
@@ -146,60 +162,142 @@ fail:
 
 /* ============================================================ webhooks */
 
+/* A growing string for the envelope: JSON written directly, the parts that
+ * are JSON already (payload, SIM card, params) copied as they are. */
+typedef struct Buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} Buf;
+
+static void put(Buf *b, const char *text, size_t n)
+{
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (b->len + n + 1 > cap) cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void puts_(Buf *b, const char *text)
+{
+    put(b, text, strlen(text));
+}
+
+static void put_int(Buf *b, int64_t v)
+{
+    char num[24];
+    put(b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)v));
+}
+
+static void put_string(Buf *b, const char *text)
+{
+    put(b, "\"", 1);
+    const char *run = text;
+    for (const char *p = text; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        put(b, run, (size_t)(p - run));
+        char esc[8];
+        if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
+        else snprintf(esc, sizeof esc, "\\u%04x", c);
+        puts_(b, esc);
+        run = p + 1;
+    }
+    puts_(b, run);
+    put(b, "\"", 1);
+}
+
+/* column i of the row as JSON text, `fallback` when NULL or not JSON-looking */
+static void put_json(Buf *b, sqlite3_stmt *row, int i, const char *fallback)
+{
+    const char *text = (const char *)sqlite3_column_text(row, i);
+    puts_(b, text && (*text == '{' || *text == '[') ? text : fallback);
+}
+
+static const char *column(sqlite3_stmt *row, int i)
+{
+    const char *text = (const char *)sqlite3_column_text(row, i);
+    return text ? text : "";
+}
+
 static int prepare_webhook(Worker *w, Job *job, sqlite3_stmt *row)
 {
-    cJSON *action = cJSON_Parse((const char *)sqlite3_column_text(row, 3));
-    const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(action, "url"));
+    const char *url = (const char *)sqlite3_column_text(row, 17);
     if (!url) {
         snprintf(job->failed, sizeof job->failed, "the outbox row has no URL");
-        cJSON_Delete(action);
         return 0;
     }
     job->url = strdup(url);
     char secrets[WHK_HEADER_MAX];
     bool disabled = false;
-    job->endpoint = obx_endpoint(w->store, job->org, url, secrets, sizeof secrets, &disabled, w->err, w->errlen);
-    if (job->endpoint < 0) {
-        cJSON_Delete(action);
-        return -1;
+    if (w->cached_url && w->cached_org == job->org && strcmp(w->cached_url, url) == 0) {
+        job->endpoint = w->cached_endpoint;
+        memcpy(secrets, w->cached_secrets, sizeof secrets);
+        disabled = w->cached_disabled;
+    } else {
+        job->endpoint = obx_endpoint(w->store, job->org, url, secrets, sizeof secrets, &disabled, w->err, w->errlen);
+        if (job->endpoint < 0) return -1;
+        free(w->cached_url);
+        w->cached_url = strdup(url);
+        w->cached_org = job->org;
+        w->cached_endpoint = job->endpoint;
+        memcpy(w->cached_secrets, secrets, sizeof secrets);
+        w->cached_disabled = disabled;
     }
     if (disabled) snprintf(job->failed, sizeof job->failed, "the endpoint is disabled");
 
     /* the envelope: the same bytes on every attempt */
-    cJSON *env = cJSON_CreateObject(), *data = cJSON_CreateObject(), *flow = cJSON_CreateObject();
-    char type[300], when[32];
-    snprintf(type, sizeof type, "flow.%s.triggered", (const char *)sqlite3_column_text(row, 7));
+    Buf b = { 0 };
+    char when[32];
     rfc3339(sqlite3_column_int64(row, 11), when);
-    cJSON_AddStringToObject(env, "type", type);
-    cJSON_AddStringToObject(env, "id", job->delivery_id);
-    cJSON_AddStringToObject(env, "timestamp", when);
-    cJSON_AddStringToObject(flow, "name", (const char *)sqlite3_column_text(row, 7));
-    cJSON_AddNumberToObject(flow, "version", (double)sqlite3_column_int64(row, 8));
-    cJSON_AddItemToObject(data, "flow", flow);
-    cJSON_AddNumberToObject(data, "run", (double)sqlite3_column_int64(row, 9));
-    cJSON *event = cJSON_CreateObject();
+    puts_(&b, "{\"type\":");
+    char type[300];
+    snprintf(type, sizeof type, "flow.%s.triggered", column(row, 7));
+    put_string(&b, type);
+    puts_(&b, ",\"id\":");
+    put_string(&b, job->delivery_id);
+    puts_(&b, ",\"timestamp\":");
+    put_string(&b, when);
+    puts_(&b, ",\"data\":{\"flow\":{\"name\":");
+    put_string(&b, column(row, 7));
+    puts_(&b, ",\"version\":");
+    put_int(&b, sqlite3_column_int64(row, 8));
+    puts_(&b, "},\"run\":");
+    put_int(&b, sqlite3_column_int64(row, 9));
+    puts_(&b, ",\"event\":{");
     if (sqlite3_column_type(row, 12) != SQLITE_NULL) {
-        char ev_time[32];
-        rfc3339(sqlite3_column_int64(row, 14), ev_time);
-        cJSON_AddStringToObject(event, "id", (const char *)sqlite3_column_text(row, 12));
-        cJSON_AddStringToObject(event, "type", (const char *)sqlite3_column_text(row, 13));
-        cJSON_AddStringToObject(event, "time", ev_time);
-        cJSON *payload = cJSON_Parse((const char *)sqlite3_column_text(row, 15));
-        cJSON_AddItemToObject(event, "data", payload ? payload : cJSON_CreateObject());
+        puts_(&b, "\"id\":");
+        put_string(&b, column(row, 12));
+        puts_(&b, ",\"type\":");
+        put_string(&b, column(row, 13));
+        puts_(&b, ",\"time\":");
+        rfc3339(sqlite3_column_int64(row, 14), when);
+        put_string(&b, when);
+        puts_(&b, ",\"data\":");
+        put_json(&b, row, 15, "{}");
     }
-    cJSON_AddItemToObject(data, "event", event);
-    cJSON *sim = sqlite3_column_type(row, 16) == SQLITE_NULL ? NULL : cJSON_Parse((const char *)sqlite3_column_text(row, 16));
-    cJSON_AddItemToObject(data, "sim_card", sim ? sim : cJSON_CreateNull());
-    cJSON *params = cJSON_DetachItemFromObjectCaseSensitive(action, "params");
-    cJSON_AddItemToObject(data, "params", params ? params : cJSON_CreateObject());
-    cJSON_AddItemToObject(env, "data", data);
-    job->body = cJSON_PrintUnformatted(env);
-    cJSON_Delete(env);
-    cJSON_Delete(action);
-    if (!job->body) {
+    puts_(&b, "},\"sim_card\":");
+    put_json(&b, row, 16, "null");
+    puts_(&b, ",\"params\":");
+    put_json(&b, row, 18, "{}");
+    puts_(&b, "}}");
+    if (b.failed) {
+        free(b.data);
         snprintf(w->err, w->errlen, "out of memory");
         return -1;
     }
+    job->body = b.data;
 
     char line[WHK_HEADER_MAX + 32], sig[WHK_HEADER_MAX];
     int64_t ts = job->attempt_time;
@@ -392,7 +490,7 @@ fail:
 
 static const char claim_sql[] =
     "SELECT o.id, o.action, o.kind, o.body, o.attempts, o.delivery_id, f.org, f.name, v.number, r.id, r.iccid,"
-    " a.time, e.key, e.type, e.time, e.payload, s.doc"
+    " a.time, e.key, e.type, e.time, e.payload, s.doc, json_extract(o.body, '$.url'), json_extract(o.body, '$.params')"
     " FROM outbox o JOIN actions a ON a.id = o.action JOIN runs r ON r.id = a.run"
     " JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow"
     " LEFT JOIN events e ON e.id = r.event LEFT JOIN sims s ON s.iccid = r.iccid AND r.iccid != ''"
@@ -410,6 +508,9 @@ static void new_delivery_id(char out[40])
 static int claim(Worker *w, int room, int64_t now)
 {
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
+    free(w->cached_url);
+    w->cached_url = NULL;
+    w->cached_org = -1;
     sqlite3_stmt *st = store_stmt(w->store, claim_sql);
     if (!st) goto fail;
     sqlite3_bind_int64(st, 1, now);
@@ -428,7 +529,8 @@ static int claim(Worker *w, int room, int64_t now)
         job->attempt_time = now;
         if (sqlite3_column_type(st, 5) == SQLITE_NULL) new_delivery_id(job->delivery_id);
         else snprintf(job->delivery_id, sizeof job->delivery_id, "%s", (const char *)sqlite3_column_text(st, 5));
-        obx_policy(w->store, job->org, &job->policy);
+        if (claimed == 1 || job->org != w->cached_org) obx_policy(w->store, job->org, &w->cached_policy);
+        job->policy = w->cached_policy;
         int prc = strcmp((const char *)sqlite3_column_text(st, 2), "email") == 0 ? prepare_email(w, job, st)
                                                                                  : prepare_webhook(w, job, st);
         if (prc != 0) goto fail;
@@ -633,11 +735,14 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     }
     int rc = 0;
     bool drained = false;     /* nothing due was left at the last claim */
+    int64_t last_flush_ms = mono_ms();
     for (;;) {
         bool stopping = options->stop && *options->stop;
         int unstarted = 0;
         for (int i = 0; i < w.njobs; i++) unstarted += !w.jobs[i]->started;
-        if (!stopping && unstarted < options->config.max_in_flight && w.njobs < OBX_BATCH) {
+        /* claim in chunks, when fewer than a window's worth wait to start */
+        if (!stopping && unstarted < options->config.max_in_flight &&
+            (w.njobs <= OBX_BATCH - options->config.max_in_flight || w.njobs == 0) && !(drained && w.njobs > 0)) {
             int got = claim(&w, OBX_BATCH - w.njobs, now_of(options));
             if (got < 0) {
                 rc = -1;
@@ -647,9 +752,18 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
         }
         start_jobs(&w);
         int in_flight = dlv_run(w.engine, 50);
-        if (flush(&w) != 0) {
-            rc = -1;
-            break;
+        /* record in batches: a transaction per OBX_FLUSH_EVERY finished jobs,
+         * or OBX_FLUSH_MS after the last, or whenever the engine is quiet */
+        int finished = 0;
+        for (int i = 0; i < w.njobs; i++) finished += w.jobs[i]->done;
+        int64_t now_ms = mono_ms();
+        if (finished > 0 && (finished >= OBX_FLUSH_EVERY || in_flight == 0 || w.njobs == OBX_BATCH ||
+                             now_ms - last_flush_ms >= OBX_FLUSH_MS)) {
+            last_flush_ms = now_ms;
+            if (flush(&w) != 0) {
+                rc = -1;
+                break;
+            }
         }
         if (w.njobs == 0 && in_flight == 0) {
             if (stopping || (options->once && drained)) break;
@@ -663,5 +777,6 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     /* on an error, abandon what is in flight: the leases bring it back */
     dlv_free(w.engine);
     for (int i = 0; i < w.njobs; i++) job_free(w.jobs[i]);
+    free(w.cached_url);
     return rc;
 }

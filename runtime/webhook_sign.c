@@ -40,30 +40,63 @@ int whk_secret_new(char *out)
     return 0;
 }
 
-int whk_sign(const char *secret, const char *id, int64_t timestamp, const char *body, size_t bodylen, char *out)
+/* A keyed HMAC context per secret, the last few kept: keying costs more
+ * than signing a small body.  One thread; freed at exit by the OS. */
+#define KEYED_CACHE 4
+static struct {
+    char secret[WHK_SECRET_MAX];
+    EVP_MAC_CTX *ctx;
+} keyed[KEYED_CACHE];
+static int keyed_next;
+
+static EVP_MAC_CTX *keyed_ctx(const char *secret)
 {
+    for (int i = 0; i < KEYED_CACHE; i++)
+        if (keyed[i].ctx && strcmp(keyed[i].secret, secret) == 0) return keyed[i].ctx;
     unsigned char key[WHK_KEY_MAX];
     int keylen = whk_secret_decode(secret, key);
-    if (keylen < 0) return -1;
+    if (keylen < 0 || strlen(secret) >= WHK_SECRET_MAX) return NULL;
+    static EVP_MAC *hmac;
+    if (!hmac) hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
+    if (!ctx || EVP_MAC_init(ctx, key, (size_t)keylen, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    int slot = keyed_next++ % KEYED_CACHE;
+    EVP_MAC_CTX_free(keyed[slot].ctx);
+    keyed[slot].ctx = ctx;
+    strcpy(keyed[slot].secret, secret);
+    return ctx;
+}
+
+void whk_cache_free(void)
+{
+    for (int i = 0; i < KEYED_CACHE; i++) {
+        EVP_MAC_CTX_free(keyed[i].ctx);
+        keyed[i].ctx = NULL;
+    }
+}
+
+int whk_sign(const char *secret, const char *id, int64_t timestamp, const char *body, size_t bodylen, char *out)
+{
+    EVP_MAC_CTX *keyed_one = keyed_ctx(secret);
+    if (!keyed_one) return -1;
     char prefix[256];
     int plen = snprintf(prefix, sizeof prefix, "%s.%" PRId64 ".", id, timestamp);
     if (plen < 0 || (size_t)plen >= sizeof prefix) return -1;
     unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end() };
     size_t got = 0;
-    int ok = ctx && EVP_MAC_init(ctx, key, (size_t)keylen, params) == 1 &&
-             EVP_MAC_update(ctx, (const unsigned char *)prefix, (size_t)plen) == 1 &&
+    /* a copy of the keyed context signs; the keyed one stays unused */
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(keyed_one);
+    int ok = ctx && EVP_MAC_update(ctx, (const unsigned char *)prefix, (size_t)plen) == 1 &&
              EVP_MAC_update(ctx, (const unsigned char *)body, bodylen) == 1 &&
              EVP_MAC_final(ctx, mac, &got, sizeof mac) == 1;
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(hmac);
-    maclen = (unsigned int)got;
-    if (!ok || maclen != 32) return -1;
+    if (!ok || got != 32) return -1;
     memcpy(out, "v1,", 3);
-    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)maclen);
+    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)got);
     return 0;
 }
 

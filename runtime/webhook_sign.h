@@ -39,4 +39,7 @@ int whk_sign(const char *secret, const char *id, int64_t timestamp, const char *
 int whk_signature_header(const char *secrets, const char *id, int64_t timestamp, const char *body, size_t bodylen,
                          char *out);
 
+/* Frees the keyed HMAC contexts kept between calls (for leak checkers). */
+void whk_cache_free(void);
+
 #endif

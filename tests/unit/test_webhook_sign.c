@@ -38,5 +38,6 @@ int main(void)
     CHECK(whk_secret_new(a) == 0 && whk_secret_new(b) == 0);
     CHECK(whk_secret_decode(a, key) == WHK_KEY_NEW);
     CHECK(strcmp(a, b) != 0);
+    whk_cache_free();
     return testing_done();
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# deliver.sh - webhook deliveries per second: `flowvm deliver` with 64 in
+# flight against a local HTTPS receiver that is not the bottleneck (nginx
+# answering 204, one worker process), beside `curl --parallel --parallel-max 64`
+# posting the same body the same number of times in the same run.
+#
+#   bench/deliver.sh               N=20000 deliveries, RUNS=3 rounds (medians)
+#   N=50000 RUNS=5 bench/deliver.sh
+#
+# flowvm's figure is the whole worker: claiming rows from the outbox,
+# building and signing each envelope, TLS over kept-alive connections,
+# recording every attempt and result in sqlite.  curl's is the transfers only.
+# Goal: at least 2,000/s with TLS, bounded memory (peak RSS printed), and no
+# slower than curl's command line.  Exits 1 on a failure; a missed goal fails
+# only under BENCH_STRICT=1.
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
+build=${BUILD:-build}
+n=${N:-20000}
+runs=${RUNS:-3}
+flowc=$PWD/$build/flowc flowvm=$PWD/$build/flowvm
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || { echo "deliver.sh: nginx not found (scripts/deps.sh --bench installs nginx-light)" >&2; exit 1; }
+tmp=$(mktemp -d)
+cleanup() { [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null; sleep 0.2; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+echo "== webhook deliveries: flowvm deliver (64 in flight) against curl --parallel (64), $n POSTs over TLS to nginx"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/ng"
+cat > "$tmp/nginx.conf" <<CONF
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/ng;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$port ssl;
+        ssl_certificate $tmp/cert.pem;
+        ssl_certificate_key $tmp/key.pem;
+        client_body_buffer_size 64k;
+        location / { return 204; }
+    }
+}
+CONF
+"$nginx" -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/nginx.err" || { echo "deliver.sh: nginx did not start" >&2; exit 1; }
+for _ in $(seq 50); do [ -s "$tmp/nginx.pid" ] && break; sleep 0.1; done
+url=https://127.0.0.1:$port/hook
+
+# one real run's webhook row, cloned N times (the body is the flow's action)
+db=$tmp/flow.db
+mkdir -p "$tmp/src"
+cat > "$tmp/src/hook.flow" <<'FLOW'
+input hook: url
+flow bench_hook {
+  on   data.usage
+  when event.used >= 1MB
+  do { webhook hook { iccid: sim.iccid, used: event.used, note: "a benchmark delivery" } }
+}
+FLOW
+"$flowc" build "$tmp/src" -o "$tmp/art" >/dev/null || exit 1
+printf '{"hook": "%s"}\n' "$url" > "$tmp/in.json"
+printf 'iccid,status,quota\n89441000300000000012,active,1000000000\n' > "$tmp/sims.csv"
+"$flowvm" --db "$db" sims import "$tmp/sims.csv" >/dev/null || exit 1
+"$flowvm" --db "$db" deploy "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-01-01T00:00:00Z >/dev/null || exit 1
+echo '{"id":"e1","type":"data.usage","iccid":"89441000300000000012","time":"2026-02-01T10:00:00Z","used":5000000}' |
+    "$flowvm" --db "$db" ingest - >/dev/null 2>&1 || exit 1
+"$flowvm" --db "$db" webhooks allow loopback >/dev/null && "$flowvm" --db "$db" webhooks allow any-port >/dev/null
+template=$(sqlite3 "$db" "SELECT id FROM outbox WHERE kind = 'webhook'")
+sqlite3 "$db" "UPDATE outbox SET state = 'sent' WHERE id = $template"
+cp "$db" "$tmp/base.db"
+# the body curl posts: an envelope of the same size as flowvm's
+"$flowvm" --db "$db" deliver list >/dev/null
+/usr/bin/python3 - "$tmp/body.json" <<'PY'
+import json, sys
+env = {"type": "flow.bench_hook.triggered", "id": "msg_" + "0" * 32, "timestamp": "2026-02-01T10:00:00Z",
+       "data": {"flow": {"name": "bench_hook", "version": 1}, "run": 1,
+                "event": {"id": "e1", "type": "data.usage", "time": "2026-02-01T10:00:00Z", "data": {"used": 5000000}},
+                "sim_card": {"iccid": "89441000300000000012", "status": "active", "quota": 1000000000},
+                "params": {"iccid": "89441000300000000012", "used": 5000000, "note": "a benchmark delivery"}}}
+open(sys.argv[1], "w").write(json.dumps(env))
+PY
+for ((i = 0; i < n; i++)); do echo "url = \"$url\""; done > "$tmp/urls.cfg"
+
+# CPU seconds nginx's workers have used so far
+nginx_cpu() { local t=0 p; for p in $(pgrep -P "$(cat "$tmp/nginx.pid")"); do t=$((t + $(awk '{ print $14 + $15 }' /proc/$p/stat))); done; echo "$t"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+flow_rates=() curl_rates=() rss=()
+status=0
+for ((r = 1; r <= runs; r++)); do
+    cp "$tmp/base.db" "$db"; rm -f "$db-wal" "$db-shm"
+    sqlite3 "$db" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $n)
+        INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'webhook', body, 0 FROM outbox, k WHERE outbox.id = $template"
+    c0=$(nginx_cpu)
+    t0=$(date +%s.%N)
+    ${PROFILE:-} /usr/bin/time -f "%M %e %U %S" -o "$tmp/rss" "$flowvm" --db "$db" deliver --once --quiet --max-in-flight 64 --ca-file "$tmp/cert.pem" > "$tmp/out" 2>&1 ||
+        { echo "deliver.sh: flowvm deliver failed:"; cat "$tmp/out"; status=1; break; }
+    t1=$(date +%s.%N)
+    sent=$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE state = 'sent' AND id != $template")
+    [ "$sent" = "$n" ] || { echo "deliver.sh: $sent of $n delivered"; cat "$tmp/out"; status=1; break; }
+    flow_rates+=("$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
+    c1=$(nginx_cpu)
+    rss+=("$(cut -d" " -f1 "$tmp/rss")"); [ -n "${VERBOSE:-}" ] && echo "flowvm: peak KB, wall, user, sys: $(cat "$tmp/rss")"
+    c2=$(nginx_cpu)
+    t0=$(date +%s.%N)
+    ${CURL_TIME:-} curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
+        --data-binary @"$tmp/body.json" -K "$tmp/urls.cfg" -o /dev/null -w '%{http_code}\n' > "$tmp/codes" 2>/dev/null || true
+    t1=$(date +%s.%N)
+    c3=$(nginx_cpu)
+    [ -n "${VERBOSE:-}" ] && echo "nginx CPU ticks: during flowvm $((c1 - c0)), during curl $((c3 - c2))"
+    ok=$(grep -c '^204$' "$tmp/codes")
+    [ "$ok" = "$n" ] || echo "deliver.sh: curl got $ok answers 204 of $n: $(sort "$tmp/codes" | uniq -c | grep -v " 204$" | tr "\n" " ")"
+    curl_rates+=("$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
+    echo "round $r: flowvm deliver ${flow_rates[-1]}/s (peak RSS $(( ${rss[-1]} / 1024 )) MB), curl --parallel ${curl_rates[-1]}/s"
+done
+[ "$status" = 0 ] || exit 1
+f=$(median "${flow_rates[@]}") c=$(median "${curl_rates[@]}")
+echo "median: flowvm deliver $f deliveries/s, curl --parallel $c/s (flowvm / curl $(awk -v a="$f" -v b="$c" 'BEGIN { printf "%.2f", a / b }'))"
+if [ "$f" -ge 2000 ] && [ "$f" -ge "$c" ]; then
+    echo "goal met: at least 2,000/s and no slower than curl"
+else
+    echo "GOAL MISSED: at least 2,000/s with TLS and no slower than curl --parallel"
+    [ "${BENCH_STRICT:-0}" = 0 ] || exit 1
+fi
