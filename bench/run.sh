@@ -201,4 +201,5 @@ if [ "$only" = all ] || [ "$only" = peer ]; then
     bench_peer || status=1
 fi
 if [ "$only" = all ] || [ "$only" = ingest ]; then echo; bench/ingest.sh || status=1; fi
+if [ "$only" = all ] || [ "$only" = deliver ]; then echo; bench/deliver.sh || status=1; fi
 exit "$status"
