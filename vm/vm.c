@@ -1434,7 +1434,7 @@ failed:
     return VM_FAILED;
 done:
     run->budget = budget;
-    if (result) *result = ret;
+    if (result) memcpy(result, &ret, sizeof ret);   /* 16 bytes at once, padding and all */
     return VM_DONE;
 
 #undef RA

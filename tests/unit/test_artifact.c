@@ -229,6 +229,8 @@ static void m_forloop_range(Builder *b)
 }
 static void m_bad_const(Builder *b) { set_code(b, 0, INS_ABX(OP_LOADK, 0, 9)); }
 static void m_bad_opcode(Builder *b) { set_code(b, 0, 200); }
+/* the VM's internal superinstructions start at OP_NOPCODES: never from a file */
+static void m_internal_opcode(Builder *b) { set_code(b, 0, INS_ABC(OP_NOPCODES, 0, 0, 0)); }
 static void m_unused(Builder *b) { set_code(b, 0, INS_ABC(OP_MOVE, 0, 1, 7)); }
 static void m_loadb(Builder *b) { set_code(b, 0, INS_ABC(OP_LOADB, 0, 2, 0)); }
 static void m_event_field(Builder *b) { set_code(b, 0, INS_ABC(OP_EVENT, 0, 5, 0)); }
@@ -298,6 +300,9 @@ static void test_verifier(void)
     refused(m_forloop_range, "FORLOOP: registers R2..R4 out of range", __LINE__);
     refused(m_bad_const, "LOADK: constant K9 out of range (the artifact has 1)", __LINE__);
     refused(m_bad_opcode, "unknown opcode 200", __LINE__);
+    char internal[32];
+    snprintf(internal, sizeof internal, "unknown opcode %d", OP_NOPCODES);
+    refused(m_internal_opcode, internal, __LINE__);
     refused(m_unused, "MOVE: operand C is 7, must be 0", __LINE__);
     refused(m_loadb, "LOADB: B is 2, not 0 or 1", __LINE__);
     refused(m_event_field, "EVENT: field 5 out of range (data.usage has 5)", __LINE__);

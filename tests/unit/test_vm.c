@@ -602,6 +602,170 @@ static void test_error_location(void)
     b_free(b);
 }
 
+/* ------------------------------------------------------- quickening */
+
+/* R0 = x, R1 = y; `cmp` R0 R0 R1 (its operand is also its result and the
+ * branch's condition); `jump` R0 over a LOADK of "skipped"; returns R2. */
+static const char *compare_branch(Opcode cmp, Opcode jump, Value x, Value y)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, x));
+    ABX(LOADK, 1, b_const(b, y));
+    ABX(LOADK, 2, b_const(b, sstr("fell through")));
+    b_emit(b, INS_ABC(cmp, 0, 0, 1));
+    b_emit(b, INS_ASBX(jump, 0, 1));
+    ABX(LOADK, 2, b_const(b, sstr("not taken")));
+    ABC(RET, 2, 1, 0);
+    const char *r = run_b(b);
+    b_free(b);
+    return r;
+}
+
+static void test_quickened(void)
+{
+    Value ab[] = { sstr("a"), sstr("b") };
+    /* compare-and-branch, fast paths and deopts (floats, mixed kinds, long strings) */
+    CHECK_STR(compare_branch(OP_LT, OP_JMPF, I(1), I(2)), "string:not taken");
+    CHECK_STR(compare_branch(OP_LT, OP_JMPF, I(2), I(1)), "string:fell through");
+    CHECK_STR(compare_branch(OP_LT, OP_JMPT, I(1), I(2)), "string:fell through");
+    CHECK_STR(compare_branch(OP_LE, OP_JMPF, BY(2), BY(2)), "string:not taken");
+    CHECK_STR(compare_branch(OP_LE, OP_JMPT, BY(3), BY(2)), "string:not taken");
+    CHECK_STR(compare_branch(OP_EQ, OP_JMPF, sstr("active"), sstr("active")), "string:not taken");
+    CHECK_STR(compare_branch(OP_EQ, OP_JMPT, sstr("active"), sstr("activ")), "string:not taken");
+    CHECK_STR(compare_branch(OP_NE, OP_JMPF, val_bool(true), val_bool(false)), "string:not taken");
+    CHECK_STR(compare_branch(OP_NE, OP_JMPT, I(7), I(7)), "string:not taken");
+    CHECK_STR(compare_branch(OP_LT, OP_JMPF, FL(1.5), I(2)), "string:not taken");
+    CHECK_STR(compare_branch(OP_EQ, OP_JMPT, I(3), FL(3)), "string:fell through");
+    CHECK_STR(compare_branch(OP_EQ, OP_JMPF, sstr("a somewhat long string, longer than sixty-four bytes, to be charged"),
+                             sstr("a somewhat long string, longer than sixty-four bytes, to be charged")),
+              "string:not taken");
+    CHECK_STR(compare_branch(OP_EQ, OP_JMPF, slist(2, ab), slist(2, ab)), "string:not taken");
+    VmError e;
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, BY(1)));
+    ABX(LOADK, 1, b_const(b, I(2)));
+    ABC(LT, 2, 0, 1);                  /* line 102: fails on its own line */
+    ASBX(JMPF, 2, 0);
+    ABC(RET, 2, 1, 0);
+    CHECK_STR(run_with(b, NULL, &e), "error:type:comparison of bytes and int");
+    CHECK(e.line == 102);
+    b_free(b);
+
+    /* a jump into the second instruction of a pair finds it intact */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABC(LOADB, 0, 0, 0);
+    ASBX(JMP, 0, 3);                   /* -> 5, the JMPT of the pair at 4 */
+    ABX(LOADK, 1, b_const(b, I(1)));
+    ABX(LOADK, 2, b_const(b, I(2)));
+    ABC(LT, 0, 1, 2);
+    ASBX(JMPT, 0, 1);
+    ABC(RET, 0, 1, 0);
+    ABX(LOADK, 0, b_const(b, sstr("jumped")));
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "bool:false");
+    b_free(b);
+
+    /* the budget at the edge of a pair: each original instruction costs one,
+     * and the one that cannot run is blamed */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABX(LOADK, 1, b_const(b, I(2)));
+    ABC(LT, 2, 0, 1);
+    ASBX(JMPF, 2, 0);
+    ABC(RET, 2, 1, 0);
+    for (uint64_t budget = 1; budget <= 5; budget++) {
+        VmLimits limits = { 0, budget, 0 };
+        const char *r = run_with(b, &limits, &e);
+        if (budget == 5) {
+            CHECK_STR(r, "bool:true");
+        } else {
+            CHECK(strncmp(r, "error:budget:", 13) == 0);
+            CHECK(e.line == 100 + budget);
+        }
+    }
+    Prog p;
+    char err[256];
+    VmLimits five = { 0, 5, 0 };
+    CHECK(prog_open(&p, b, &five, err, sizeof err));
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_DONE && vm_instructions(p.run) == 5);
+    prog_close(&p);
+    b_free(b);
+
+    /* compare-and-return, IN-and-return (charged per item), and a RET of
+     * another register (not fused) */
+    CHECK_STR(binop(OP_EQ, sstr("x"), sstr("x")), "bool:true");
+    CHECK_STR(binop(OP_IN, sstr("b"), slist(2, ab)), "bool:true");
+    CHECK_STR(binop(OP_IN, sstr("b"), sstr("abc")), "bool:true");
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, sstr("b")));
+    ABX(LOADK, 1, b_const(b, slist(2, ab)));
+    ABC(IN, 2, 0, 1);
+    ABC(RET, 2, 1, 0);
+    VmLimits four = { 0, 4, 0 }, five_items = { 0, 5, 0 };
+    CHECK_STR(run_with(b, &four, &e), "error:budget:instruction budget exceeded (4 instructions)");
+    CHECK(e.line == 102);
+    CHECK_STR(run_with(b, &five_items, NULL), "error:budget:instruction budget exceeded (5 instructions)");
+    VmLimits six = { 0, 6, 0 };
+    CHECK_STR(run_with(b, &six, NULL), "bool:true");
+    b_free(b);
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABC(EQ, 1, 0, 0);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "int:1");
+    b_free(b);
+
+    /* load pairs: their errors are the second instruction's */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABC(SIM, 1, SIM_QUOTA, 0);         /* line 101 */
+    ABC(EVENT, 2, EVF_PAYLOAD + 0, 0);
+    ABC(SIM, 0, SIM_STATUS, 0);
+    ABC(EVENT, 1, EVF_PAYLOAD + 2, 0); /* line 104 */
+    ABC(LOADK, 1, 0, 0);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "string:active");
+    const Value *saved_sim = env.sim;
+    env.sim = NULL;
+    CHECK_STR(run_with(b, NULL, &e), "error:type:no SIM for this event");
+    CHECK(e.line == 101);
+    env.sim = saved_sim;
+    env.nevent = 4;
+    CHECK_STR(run_with(b, NULL, &e), "error:type:event field 4 is not given");
+    CHECK(e.line == 104);
+    env.nevent = 5;
+    b_free(b);
+
+    /* registers start nil even when an earlier call of the run left a value
+     * there: read before written on some path */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 4);
+    ABX(LOADK, 3, b_const(b, I(5)));
+    ABX(LOADK, 2, b_const(b, I(6)));
+    ABC(RET, 3, 1, 0);
+    int reader = b_fn(b, "when", 0, 4);
+    b->art.fn_when = reader;
+    ABC(LOADB, 0, 1, 0);
+    ASBX(JMPT, 0, 1);
+    ABX(LOADK, 3, b_const(b, I(7)));   /* skipped: R3 is not written on every path */
+    ABC(LIST, 1, 2, 2);                /* reads R2 and R3 */
+    ABC(RET, 1, 1, 0);
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    Value result;
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, &result) == VM_DONE && result.as.i == 5);
+    CHECK(vm_call(p.run, reader, NULL, 0, &env, &host, &result) == VM_DONE && result.tag == VAL_LIST);
+    CHECK(result.as.l->len == 2 && result.as.l->items[0].tag == VAL_NIL && result.as.l->items[1].tag == VAL_NIL);
+    prog_close(&p);
+    b_free(b);
+}
+
 /* ---------------------------------------------------------------- limits */
 
 static void test_budget(void)
@@ -950,6 +1114,7 @@ int main(void)
     test_values();
     test_actions();
     test_error_location();
+    test_quickened();
     test_budget();
     test_memory();
     test_depth();
