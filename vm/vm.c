@@ -894,10 +894,16 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
         run->error.message[0] = '\0';
         run->budget = run->limits.instructions;
         if (UNLIKELY(run->arena.used)) arena_reset(&run->arena);
-        if (result) *result = val_nil();
-        if (UNLIKELY((uint32_t)fn_index >= run->nmain)) return fail_early(run, VMERR_TYPE, "no such function");
+        /* *result is written on every way out: the value, or nil */
+        if (UNLIKELY((uint32_t)fn_index >= run->nmain)) {
+            if (result) *result = val_nil();
+            return fail_early(run, VMERR_TYPE, "no such function");
+        }
         fn = &run->main_funcs[fn_index];
-        if (UNLIKELY(call_nargs != fn->nparams)) return fail_early(run, VMERR_TYPE, "wrong number of arguments");
+        if (UNLIKELY(call_nargs != fn->nparams)) {
+            if (result) *result = val_nil();
+            return fail_early(run, VMERR_TYPE, "wrong number of arguments");
+        }
         R = run->stack;
         for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
         for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
@@ -1319,6 +1325,7 @@ redispatch:
         frame->pc = (uint32_t)(pc - code);
         run->budget = budget;
         /* the registers may point into the embedder's env: make the run own them */
+        if (result) *result = val_nil();
         if (detach(run) != 0) {
             memory_error(run, fn, PC_NOW);
             run->depth = 0;
@@ -1431,6 +1438,7 @@ out_of_memory:
 failed:
     run->budget = budget;
     run->depth = 0;
+    if (result) *result = val_nil();
     return VM_FAILED;
 done:
     run->budget = budget;
