@@ -108,7 +108,7 @@ for ((r = 1; r <= runs; r++)); do
     rss+=("$(cut -d" " -f1 "$tmp/rss")"); [ -n "${VERBOSE:-}" ] && echo "flowvm: peak KB, wall, user, sys: $(cat "$tmp/rss")"
     c2=$(nginx_cpu)
     t0=$(date +%s.%N)
-    ${CURL_TIME:-} curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
+    ${CURL_TIME:-} ${CURL_PROFILE:-} curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
         --data-binary @"$tmp/body.json" -K "$tmp/urls.cfg" -o /dev/null -w '%{http_code}\n' > "$tmp/codes" 2>/dev/null || true
     t1=$(date +%s.%N)
     c3=$(nginx_cpu)

@@ -43,6 +43,7 @@ struct DlvEngine {
     CURLSH *share;
     Transfer *slots;
     int nslots, in_flight;
+    bool added;                        /* transfers were added since the last perform */
 };
 
 static int64_t mono_ns(void)
@@ -259,6 +260,7 @@ static int start(Transfer *t, void *owner, char why[256])
     }
     t->busy = true;
     t->engine->in_flight++;
+    t->engine->added = true;
     return 0;
 }
 
@@ -431,11 +433,12 @@ static void finish(DlvEngine *engine, Transfer *t, CURLcode code)
 int dlv_run(DlvEngine *engine, int timeout_ms)
 {
     int running = 0;
-    curl_multi_perform(engine->multi, &running);
-    if (engine->in_flight > 0 && running == engine->in_flight && timeout_ms > 0) {
+    /* one pass over the transfers per wake-up: new transfers are started at
+     * once, the others wait for the network first */
+    if (!engine->added && engine->in_flight > 0 && timeout_ms > 0)
         curl_multi_poll(engine->multi, NULL, 0, timeout_ms, NULL);
-        curl_multi_perform(engine->multi, &running);
-    }
+    engine->added = false;
+    curl_multi_perform(engine->multi, &running);
     CURLMsg *msg;
     int left;
     while ((msg = curl_multi_info_read(engine->multi, &left))) {

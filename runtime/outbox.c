@@ -585,19 +585,70 @@ static int insert_attempt(Worker *w, Job *job, int number)
     return store_step_done(w->store, st, w->err, w->errlen);
 }
 
-static int update_outbox(Worker *w, Job *job, const char *state, int attempts, int64_t next, const char *error)
+/* The outbox rows' new states and the webhooks' results are written by one
+ * statement per batch each, from JSON arrays: a statement per row would
+ * build the CHECK constraints' IN lists (ephemeral tables) once per row. */
+static void row_outbox(Buf *rows, Job *job, const char *state, int attempts, int64_t next, const char *error)
 {
-    sqlite3_stmt *st = store_stmt(w->store, "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4,"
-                                            " last_error = ?5, finished = ?6 WHERE id = ?1");
-    if (!st) return -1;
-    sqlite3_bind_int64(st, 1, job->outbox);
-    sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, attempts);
-    sqlite3_bind_int64(st, 4, next);
-    sqlite3_bind_text(st, 5, error, -1, SQLITE_TRANSIENT);
-    if (strcmp(state, "pending") == 0) sqlite3_bind_null(st, 6);
-    else sqlite3_bind_int64(st, 6, job->attempt_time);
-    return store_step_done(w->store, st, w->err, w->errlen);
+    puts_(rows, rows->len ? ",[" : "[[");
+    put_int(rows, job->outbox);
+    puts_(rows, ",");
+    put_string(rows, state);
+    puts_(rows, ",");
+    put_int(rows, attempts);
+    puts_(rows, ",");
+    put_int(rows, next);
+    puts_(rows, ",");
+    put_string(rows, error);
+    puts_(rows, ",");
+    if (strcmp(state, "pending") == 0) puts_(rows, "null");
+    else put_int(rows, job->attempt_time);
+    puts_(rows, "]");
+}
+
+static void row_result(Buf *rows, Job *job, const char *status, const char *detail)
+{
+    puts_(rows, rows->len ? ",[" : "[[");
+    put_int(rows, job->action);
+    puts_(rows, ",");
+    put_string(rows, job->url);
+    puts_(rows, ",");
+    put_string(rows, status);
+    puts_(rows, ",");
+    put_string(rows, detail);
+    puts_(rows, ",");
+    put_int(rows, job->attempt_time);
+    puts_(rows, "]");
+}
+
+typedef struct Batch {
+    Buf outbox, results;
+} Batch;
+
+static int write_batch(Worker *w, Batch *batch)
+{
+    static const char *const sql[2] = {
+        "UPDATE outbox SET state = json_extract(j.value, '$[1]'), attempts = json_extract(j.value, '$[2]'),"
+        " next_attempt = json_extract(j.value, '$[3]'), last_error = json_extract(j.value, '$[4]'),"
+        " finished = json_extract(j.value, '$[5]') FROM json_each(?1) AS j WHERE outbox.id = json_extract(j.value, '$[0]')",
+        "UPDATE action_results SET status = json_extract(j.value, '$[2]'), detail = json_extract(j.value, '$[3]'),"
+        " time = json_extract(j.value, '$[4]') FROM json_each(?1) AS j"
+        " WHERE action_results.action = json_extract(j.value, '$[0]') AND action_results.recipient = json_extract(j.value, '$[1]')",
+    };
+    Buf *rows[2] = { &batch->outbox, &batch->results };
+    for (int i = 0; i < 2; i++) {
+        if (!rows[i]->len) continue;
+        puts_(rows[i], "]");
+        if (rows[i]->failed) {
+            snprintf(w->err, w->errlen, "out of memory");
+            return -1;
+        }
+        sqlite3_stmt *st = store_stmt(w->store, sql[i]);
+        if (!st) return -1;
+        sqlite3_bind_text(st, 1, rows[i]->data, (int)rows[i]->len, SQLITE_STATIC);
+        if (store_step_done(w->store, st, w->err, w->errlen) != 0) return -1;
+    }
+    return 0;
 }
 
 static int disable_endpoint(Worker *w, Job *job, const char *why)
@@ -618,8 +669,9 @@ static void log_attempt(Worker *w, Job *job, int number, const char *verdict)
             verdict, a->status, (long long)a->duration_ms, a->error[0] ? ": " : "", a->error);
 }
 
-/* Records one finished (or unstartable) job inside the open transaction. */
-static int record(Worker *w, Job *job)
+/* Records one finished (or unstartable) job inside the open transaction;
+ * the outbox row and a webhook's result go to the batch's rows. */
+static int record(Worker *w, Job *job, Batch *batch)
 {
     int number = job->attempts + 1;
     DlvOutcome outcome;
@@ -655,9 +707,8 @@ static int record(Worker *w, Job *job)
     else if (outcome == DLV_RETRY) w->stats->retried++;
     else w->stats->dead++;
     if (outcome == DLV_GONE && disable_endpoint(w, job, "the endpoint answered 410 Gone") != 0) return -1;
-    if (update_outbox(w, job, state, number, outcome == DLV_RETRY ? job->attempt_time + delay : job->attempt_time,
-                      job->attempt.error) != 0)
-        return -1;
+    row_outbox(&batch->outbox, job, state, number, outcome == DLV_RETRY ? job->attempt_time + delay : job->attempt_time,
+               job->attempt.error);
     if (job->email) {
         /* the recipients left pending when the whole email is dead */
         if (outcome == DLV_DEAD)
@@ -672,7 +723,8 @@ static int record(Worker *w, Job *job)
     char detail[300];
     if (outcome == DLV_DELIVERED) snprintf(detail, sizeof detail, "HTTP %ld", job->attempt.status);
     else snprintf(detail, sizeof detail, "%s", job->attempt.error);
-    return set_result(w->store, job->action, job->url, rstatus, detail, job->attempt_time, w->err, w->errlen);
+    row_result(&batch->results, job, rstatus, detail);
+    return 0;
 }
 
 /* Records every finished job in one transaction and frees them. */
@@ -682,12 +734,17 @@ static int flush(Worker *w)
     for (int i = 0; i < w->njobs; i++) finished += w->jobs[i]->done;
     if (finished == 0) return 0;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
-    for (int i = 0; i < w->njobs; i++) {
-        if (w->jobs[i]->done && record(w, w->jobs[i]) != 0) {
-            if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
-            store_rollback(w->store);
-            return -1;
-        }
+    Batch batch = { { 0 }, { 0 } };
+    int rc = 0;
+    for (int i = 0; i < w->njobs && rc == 0; i++)
+        if (w->jobs[i]->done) rc = record(w, w->jobs[i], &batch);
+    if (rc == 0) rc = write_batch(w, &batch);
+    free(batch.outbox.data);
+    free(batch.results.data);
+    if (rc != 0) {
+        if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
+        store_rollback(w->store);
+        return -1;
     }
     if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
     int kept = 0;
