@@ -126,6 +126,13 @@ expect_eq "timestamp header is the clock's" "$T" "$(printf '%s' "$line" | "$py" 
 expect_eq "the attempt recorded" "1|204" "$(q "SELECT number || '|' || status FROM delivery_attempts WHERE outbox = $id")"
 expect_eq "the result per recipient" "done" "$(q "SELECT status FROM action_results r JOIN outbox o ON o.action = r.action WHERE o.id = $id")"
 
+# TLS verification is always on: without the test CA the receiver's certificate is refused
+id=$(hook "$base/ok")
+fv deliver --once --now $T --jitter 0 >/dev/null 2>&1
+expect_eq "untrusted certificate: not delivered" "pending 1" "$(state "$id")"
+expect_in "untrusted certificate: said so" "certificate" "$(q "SELECT error FROM delivery_attempts WHERE outbox = $id")"
+q "UPDATE outbox SET state = 'sent' WHERE id = $id"
+
 # a rotation: both secrets sign, the receiver (old secret) still verifies
 fv webhooks rotate "$base/ok" >/dev/null
 id=$(hook "$base/ok")
