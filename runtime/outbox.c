@@ -682,18 +682,20 @@ static int record(Worker *w, Job *job, Batch *batch)
         outcome = dlv_webhook_outcome(&job->attempt);
     } else {
         /* per recipient: accepted ones done, refused ones failed, the rest pending */
-        bool any_retry = false;
+        bool any_retry = false, any_done = false;
         for (int i = 0; i < job->attempt.nrecipients; i++) {
             DlvRecipient *r = &job->attempt.recipients[i];
             DlvOutcome o = dlv_recipient_outcome(&job->attempt, i);
             any_retry |= o == DLV_RETRY;
+            any_done |= o == DLV_DELIVERED;
             const char *detail = r->reply[0] ? r->reply : job->attempt.error;
             const char *status = o == DLV_DELIVERED ? "done" : o == DLV_RETRY ? "pending" : "failed";
             if (set_result(w->store, job->action, r->address, status, detail,
                            job->attempt_time, w->err, w->errlen) != 0)
                 return -1;
         }
-        outcome = any_retry ? DLV_RETRY : DLV_DELIVERED;
+        /* sent when some recipient took it; dead when every one refused it */
+        outcome = any_retry ? DLV_RETRY : any_done ? DLV_DELIVERED : DLV_DEAD;
     }
     int64_t delay = -1;
     if (outcome == DLV_RETRY) delay = dlv_next_delay(&w->opt->config, number, job->attempt.retry_after, &w->seed);

@@ -296,6 +296,17 @@ deliver --now $T >/dev/null
 expect_eq "STARTTLS: one message" 1 "$(ls "$tmp/mailtls"/*.eml 2>/dev/null | wc -l)"
 expect_in "STARTTLS: over TLS" '"tls": true' "$(cat "$tmp/mailtls/1.json" 2>/dev/null)"
 
+# every recipient refused: the email is dead, not sent
+q "INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'email',
+     json_set(json_set(json_set(body, '\$.to', json('[\"nobody@refused.example\"]')), '\$.cc', json('[]')), '\$.bcc', json('[]')), 0
+     FROM outbox WHERE id = $mailrow;
+   INSERT INTO action_results (action, recipient, status, detail, time)
+     SELECT action, 'nobody@refused.example', 'pending', '', 0 FROM outbox WHERE id = $mailrow"
+refused=$(q "SELECT max(id) FROM outbox")
+deliver --now $T >/dev/null
+expect_eq "all refused: dead" "failed 1" "$(state "$refused")"
+expect_in "all refused: the reply kept" "550 5.1.1" "$(res nobody@refused.example)"
+
 # ------------------------------------------------------------ crash: SIGKILL mid-flight, restart
 q "UPDATE outbox SET state = 'sent' WHERE state = 'pending'"
 n=200
