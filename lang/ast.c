@@ -9,14 +9,16 @@
 #include "ast.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ memory */
 
+/* Nodes hold pointers, 32- and 64-bit integers and doubles: 8-aligned. */
 static void *ast_alloc(Program *prog, size_t size)
 {
-    void *block = arena_alloc(&prog->arena, size);
+    void *block = arena_alloc_packed(&prog->arena, size);
     if (!block) {
         fputs("flowc: out of memory\n", stderr);
         exit(70);
@@ -123,9 +125,24 @@ const char *ast_op_text(OpKind op)
     return (unsigned)op < sizeof names / sizeof names[0] && names[op] ? names[op] : "?";
 }
 
+#define EXPR_SIZE(member) (offsetof(Expr, u) + sizeof(((Expr *)0)->u.member))
+
+size_t ast_expr_size(ExprKind kind)
+{
+    static const size_t sizes[] = {
+        [E_BOOL] = EXPR_SIZE(b),       [E_INT] = EXPR_SIZE(i),        [E_FLOAT] = EXPR_SIZE(f),
+        [E_BYTES] = EXPR_SIZE(i),      [E_PERCENT] = EXPR_SIZE(f),    [E_DURATION] = EXPR_SIZE(i),
+        [E_TIME] = EXPR_SIZE(i),       [E_STRING] = EXPR_SIZE(str),   [E_LIST] = EXPR_SIZE(list),
+        [E_RECORD] = EXPR_SIZE(rec),   [E_NAME] = EXPR_SIZE(name),    [E_FIELD] = EXPR_SIZE(field),
+        [E_INDEX] = EXPR_SIZE(index),  [E_CALL] = EXPR_SIZE(call),    [E_UNARY] = EXPR_SIZE(unary),
+        [E_BINARY] = EXPR_SIZE(binary),
+    };
+    return (unsigned)kind < sizeof sizes / sizeof sizes[0] && sizes[kind] ? sizes[kind] : sizeof(Expr);
+}
+
 Expr *ast_expr(Program *prog, ExprKind kind, Span span)
 {
-    Expr *expr = ast_alloc(prog, sizeof *expr);
+    Expr *expr = ast_alloc(prog, ast_expr_size(kind));
     expr->kind = kind;
     expr->span = span;
     return expr;

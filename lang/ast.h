@@ -93,11 +93,17 @@ typedef enum {
 /* checker: what a call calls */
 typedef enum { CALL_UNRESOLVED, CALL_BUILTIN, CALL_SUB } CallKind;
 
+/*
+ * An Expr is allocated only as large as the member of u its kind uses (as
+ * SQLite sizes its Expr nodes): a name or a binary operation does not pay
+ * for a call's fields.  So an Expr is never copied by value and never
+ * changes its kind; ast_expr_size gives a kind's size.
+ */
 struct Expr {
-    ExprKind kind;
+    ExprKind kind : 8;
+    bool is_const;               /* checker: its value is known at compile time */
     Span span;
     const Type *type;            /* checker: the expression's static type */
-    bool is_const;               /* checker: its value is known at compile time */
     union {
         bool b;
         int64_t i;
@@ -336,7 +342,8 @@ void ast_program_add(Program *prog, Decl *decl);
 Span ast_span_join(Span a, Span b);
 Ident ast_ident(Program *prog, Span span);   /* text copied from the source */
 
-Expr *ast_expr(Program *prog, ExprKind kind, Span span);
+Expr *ast_expr(Program *prog, ExprKind kind, Span span);   /* sized for kind, zeroed */
+size_t ast_expr_size(ExprKind kind);
 Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right);
 Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span);
 Expr *ast_name(Program *prog, Ident id);

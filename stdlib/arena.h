@@ -24,6 +24,10 @@ void arena_init(Arena *arena, size_t cap);
  * cap would be exceeded or the system is out of memory. */
 void *arena_alloc(Arena *arena, size_t size);
 
+/* The same, aligned to 8 only: for nodes made of pointers, 64-bit integers
+ * and doubles, which then pack without padding to 16. */
+void *arena_alloc_packed(Arena *arena, size_t size);
+
 /* Returns a NUL-terminated copy of text[0..len), owned by the arena, or NULL. */
 char *arena_strndup(Arena *arena, const char *text, size_t len);
 
