@@ -39,10 +39,13 @@ pids+=($!)
 mkdir -p "$tmp/mail" "$tmp/mailtls"
 "$py" "$here/smtpd.py" "$tmp/mail" "$tmp/smtp.port" 100 &
 pids+=($!)
-"$py" "$here/smtpd.py" "$tmp/mailtls" "$tmp/smtps.port" 100 "$tmp/cert.pem" "$tmp/key.pem" &
+"$py" "$here/smtpd.py" "$tmp/mailtls" "$tmp/smtps.port" 100 "$tmp/cert.pem" "$tmp/key.pem" starttls &
 pids+=($!)
-wait_file "$tmp/https.port" && wait_file "$tmp/smtp.port" && wait_file "$tmp/smtps.port" || { echo "servers did not start"; echo "0 passed, 1 failed"; exit 1; }
-port=$(cat "$tmp/https.port") smtp_port=$(cat "$tmp/smtp.port") smtps_port=$(cat "$tmp/smtps.port")
+mkdir -p "$tmp/mailimp"
+"$py" "$here/smtpd.py" "$tmp/mailimp" "$tmp/smtpi.port" 100 "$tmp/cert.pem" "$tmp/key.pem" implicit &
+pids+=($!)
+wait_file "$tmp/https.port" && wait_file "$tmp/smtp.port" && wait_file "$tmp/smtps.port" && wait_file "$tmp/smtpi.port" || { echo "servers did not start"; echo "0 passed, 1 failed"; exit 1; }
+port=$(cat "$tmp/https.port") smtp_port=$(cat "$tmp/smtp.port") smtps_port=$(cat "$tmp/smtps.port") smtpi_port=$(cat "$tmp/smtpi.port")
 base=https://127.0.0.1:$port
 
 # ------------------------------------------------------------ a run that makes a webhook and an email
@@ -243,7 +246,10 @@ q "UPDATE outbox SET state = 'pending', next_attempt = 0, attempts = 0 WHERE id 
    UPDATE action_results SET status = 'pending' WHERE action = (SELECT action FROM outbox WHERE id = $mailrow)"
 MAILPW='s3cret-Passw0rd' fv smtp add local --host 127.0.0.1 --port "$smtp_port" --tls none --from alerts@flow.example \
     --from-name "Flów Alerts" --user bob --password-env MAILPW >/dev/null || bad "smtp add"
-fv smtp add tls --host localhost --port "$smtps_port" --tls starttls --from alerts@flow.example >/dev/null || bad "smtp add tls"
+printf 's3cret-Passw0rd\n' > "$tmp/pw"
+fv smtp add tls --host localhost --port "$smtps_port" --tls starttls --from alerts@flow.example \
+    --user bob --password-file "$tmp/pw" >/dev/null || bad "smtp add tls"
+fv smtp add imp --host localhost --port "$smtpi_port" --tls implicit --from alerts@flow.example >/dev/null || bad "smtp add imp"
 out=$(fv smtp list)
 expect_in "the first profile is the default" "local (default)" "$out"
 expect_not_in "passwords never printed" "s3cret" "$out"
@@ -295,6 +301,29 @@ q "INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'email',
 deliver --now $T >/dev/null
 expect_eq "STARTTLS: one message" 1 "$(ls "$tmp/mailtls"/*.eml 2>/dev/null | wc -l)"
 expect_in "STARTTLS: over TLS" '"tls": true' "$(cat "$tmp/mailtls/1.json" 2>/dev/null)"
+expect_in "STARTTLS: authenticated" '"authenticated": true' "$(cat "$tmp/mailtls/1.json" 2>/dev/null)"
+# implicit TLS, and a wrong password refused (and retried, not logged)
+q "INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'email',
+     json_set(json_set(body, '\$.to', json('[\"imp@x.example\"]')), '\$.smtp', 'imp'), 0 FROM outbox WHERE id = $mailrow;
+   INSERT INTO action_results (action, recipient, status, detail, time)
+     SELECT action, 'imp@x.example', 'pending', '', 0 FROM outbox WHERE id = $mailrow"
+deliver --now $T >/dev/null
+expect_eq "implicit TLS: one message" 1 "$(ls "$tmp/mailimp"/*.eml 2>/dev/null | wc -l)"
+expect_in "implicit TLS: over TLS" '"tls": true' "$(cat "$tmp/mailimp/1.json" 2>/dev/null)"
+printf 'wrong-Passw0rd\n' > "$tmp/pw"
+fv smtp add tls --host localhost --port "$smtps_port" --tls starttls --from alerts@flow.example \
+    --user bob --password-file "$tmp/pw" >/dev/null || bad "smtp add tls again"
+q "INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'email',
+     json_set(json_set(body, '\$.to', json('[\"tls2@x.example\"]')), '\$.smtp', 'tls'), 0 FROM outbox WHERE id = $mailrow;
+   INSERT INTO action_results (action, recipient, status, detail, time)
+     SELECT action, 'tls2@x.example', 'pending', '', 0 FROM outbox WHERE id = $mailrow"
+wrongpw=$(q "SELECT max(id) FROM outbox")
+# (aiosmtpd never answers a refused AUTH PLAIN: the attempt ends at the timeout)
+deliver --now $T --timeout 1500 >/dev/null
+expect_eq "a wrong password: retried" "pending 1" "$(state "$wrongpw")"
+expect_not_in "no password in the log" "Passw0rd" "$(cat "$tmp/deliver.log")"
+expect_not_in "no password in the attempts" "Passw0rd" "$(q "SELECT group_concat(error || response) FROM delivery_attempts")"
+q "UPDATE outbox SET state = 'sent' WHERE id = $wrongpw"
 
 # every recipient refused: the email is dead, not sent
 q "INSERT INTO outbox (action, kind, body, next_attempt) SELECT action, 'email',
