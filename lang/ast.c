@@ -32,14 +32,19 @@ void ast_program_init(Program *prog, SourceSet *sources)
     prog->sources = sources;
     prog->decls = NULL;
     prog->ndecls = prog->cap = 0;
+    prog->names = NULL;
+    prog->nnames = prog->names_cap = 0;
 }
 
 void ast_program_free(Program *prog)
 {
     arena_free(&prog->arena);
     free(prog->decls);
+    free(prog->names);
     prog->decls = NULL;
     prog->ndecls = prog->cap = 0;
+    prog->names = NULL;
+    prog->nnames = prog->names_cap = 0;
 }
 
 void ast_program_add(Program *prog, Decl *decl)
@@ -82,14 +87,56 @@ Span ast_span_join(Span a, Span b)
     return (Span){ a.file, start, end - start };
 }
 
+/* ------------------------------------------------------------ names */
+/*
+ * A project uses few distinct names many times (`sim`, `event`, `used`), so
+ * each is copied into the arena once and every Ident shares that copy.
+ */
+
+static uint32_t name_hash(const char *text, size_t len)
+{
+    uint32_t hash = 2166136261u;   /* FNV-1a */
+    for (size_t i = 0; i < len; i++) hash = (hash ^ (unsigned char)text[i]) * 16777619u;
+    return hash;
+}
+
+static void names_grow(Program *prog)
+{
+    uint32_t cap = prog->names_cap ? prog->names_cap * 2 : 256;
+    AstName *fresh = calloc(cap, sizeof *fresh);
+    if (!fresh) ast_alloc(prog, SIZE_MAX);   /* reports out of memory */
+    for (uint32_t i = 0; i < prog->names_cap; i++) {
+        AstName name = prog->names[i];
+        if (!name.text) continue;
+        uint32_t at = name.hash & (cap - 1);
+        while (fresh[at].text) at = (at + 1) & (cap - 1);
+        fresh[at] = name;
+    }
+    free(prog->names);
+    prog->names = fresh;
+    prog->names_cap = cap;
+}
+
+static const char *name_intern(Program *prog, const char *text, size_t len)
+{
+    if ((prog->nnames + 1) * 2 > prog->names_cap) names_grow(prog);
+    uint32_t hash = name_hash(text, len), mask = prog->names_cap - 1;
+    uint32_t at = hash & mask;
+    for (; prog->names[at].text; at = (at + 1) & mask) {
+        const AstName *name = &prog->names[at];
+        if (name->hash == hash && name->len == len && memcmp(name->text, text, len) == 0) return name->text;
+    }
+    char *copy = ast_alloc(prog, len + 1);
+    memcpy(copy, text, len);
+    prog->names[at] = (AstName){ copy, (uint32_t)len, hash };
+    prog->nnames++;
+    return copy;
+}
+
 Ident ast_ident(Program *prog, Span span)
 {
     const SourceFile *file = &prog->sources->files[span.file];
-    Ident id;
-    id.span = span;
-    id.text = arena_strndup(&prog->arena, file->text + span.off, span.len);
-    if (!id.text) ast_alloc(prog, SIZE_MAX);   /* reports out of memory */
-    return id;
+    return (Ident){ name_intern(prog, file->text + span.off, span.len), span };
 }
 
 Ident ast_ident_text(Program *prog, const char *text, size_t len, Span span)

@@ -320,11 +320,19 @@ struct Decl {
 
 /* -------------------------------------------------------------- program */
 
+/* One slot of the table of names: each distinct identifier is kept once. */
+typedef struct AstName {
+    const char *text;        /* NUL-terminated, in the arena; NULL: free slot */
+    uint32_t len, hash;
+} AstName;
+
 typedef struct Program {
     Arena arena;
     SourceSet *sources;
     Decl **decls;            /* in source order, file by file */
     int ndecls, cap;
+    AstName *names;          /* open addressing, a power of two of slots, at most half full */
+    uint32_t nnames, names_cap;
 } Program;
 
 void ast_program_init(Program *prog, SourceSet *sources);
@@ -340,7 +348,9 @@ void ast_program_add(Program *prog, Decl *decl);
  * there is no way to recover a parse without memory).
  */
 Span ast_span_join(Span a, Span b);
-Ident ast_ident(Program *prog, Span span);   /* text copied from the source */
+/* The text is the one copy of that name in the program (equal names share
+ * it), NUL-terminated. */
+Ident ast_ident(Program *prog, Span span);
 
 Expr *ast_expr(Program *prog, ExprKind kind, Span span);   /* sized for kind, zeroed */
 size_t ast_expr_size(ExprKind kind);
