@@ -67,7 +67,8 @@ const char *ast_op_text(OpKind op);   /* "and", ">=", "of", "-" ... */
 
 typedef struct StrPart {
     bool is_expr;
-    const char *text;    /* !is_expr: decoded text (escapes applied), in the arena */
+    const char *text;    /* !is_expr: decoded text (escapes applied); NOT NUL-terminated:
+                            it points into the source when written as is, else into the arena */
     uint32_t len;        /* !is_expr: bytes of text (may contain any byte but NUL) */
     Expr *expr;          /* is_expr: the ${...} expression */
 } StrPart;

@@ -312,7 +312,8 @@ static const char *const_text(Checker *c, const Expr *e, size_t *len, int depth)
         *len = 0;
         return "";
     }
-    if (e->u.str.nparts == 1) {
+    /* a part written as is points into the source: joined below, it gets a NUL */
+    if (e->u.str.nparts == 1 && e->u.str.parts[0].text[e->u.str.parts[0].len] == '\0') {
         *len = e->u.str.parts[0].len;
         return e->u.str.parts[0].text;
     }

@@ -85,29 +85,84 @@ static void too_deep(Parser *p, Span span)
 
 static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end);
 
-typedef struct Parts {
-    StrPart *items;
-    int n, cap;
-} Parts;
-
-static void parts_push(Parts *parts, StrPart part)
+static void parts_push(Parser *p, StrPart part)
 {
-    if (parts->n == parts->cap) {
-        parts->cap = parts->cap ? parts->cap * 2 : 4;
-        parts->items = xrealloc(parts->items, (size_t)parts->cap * sizeof *parts->items);
+    ParseScratch *scratch = p->scratch;
+    if (scratch->nparts == scratch->parts_cap) {
+        scratch->parts_cap = scratch->parts_cap ? scratch->parts_cap * 2 : 16;
+        scratch->parts = xrealloc(scratch->parts, scratch->parts_cap * sizeof *scratch->parts);
     }
-    parts->items[parts->n++] = part;
+    scratch->parts[scratch->nparts++] = part;
 }
 
-static void flush_literal(Parser *p, Parts *parts, Buf *lit)
+/* The literal text being decoded.  While it is the source's bytes as
+ * written, it is only where they start and how many: the part will point
+ * into the source (which lives as long as the Program).  An escape, a CRLF or
+ * a removed indentation makes it differ: then it is copied into the scratch
+ * buffer and, when done, into the arena. */
+typedef struct Lit {
+    uint32_t off, len;   /* !copied: the source bytes [off, off + len) */
+    bool copied;         /* the text is in p->scratch->lit */
+} Lit;
+
+static void lit_put(Parser *p, const void *bytes, size_t n)
 {
-    if (!lit->len) return;
-    StrPart part = { false, arena_copy(p->prog, lit->data, lit->len), (uint32_t)lit->len, NULL };
-    parts_push(parts, part);
-    lit->len = 0;
+    ParseScratch *scratch = p->scratch;
+    if (n == 0) return;
+    if (scratch->lit_len + n > scratch->lit_cap) {
+        scratch->lit_cap = (scratch->lit_len + n) * 2 + 64;
+        scratch->lit = xrealloc(scratch->lit, scratch->lit_cap);
+    }
+    memcpy(scratch->lit + scratch->lit_len, bytes, n);
+    scratch->lit_len += n;
 }
 
-static void put_utf8(Buf *buf, uint32_t cp)
+static void lit_copy(Parser *p, Lit *lit)
+{
+    if (lit->copied) return;
+    p->scratch->lit_len = 0;
+    lit_put(p, p->lx->text + lit->off, lit->len);
+    lit->copied = true;
+}
+
+/* Appends the source byte at pos, as written. */
+static void lit_source(Parser *p, Lit *lit, uint32_t pos)
+{
+    if (!lit->copied) {
+        if (lit->len == 0) lit->off = pos;
+        if (lit->off + lit->len == pos) {
+            lit->len++;
+            return;
+        }
+        lit_copy(p, lit);
+    }
+    lit_put(p, p->lx->text + pos, 1);
+}
+
+/* Appends decoded bytes, which are not the source's. */
+static void lit_decoded(Parser *p, Lit *lit, const void *bytes, size_t n)
+{
+    lit_copy(p, lit);
+    lit_put(p, bytes, n);
+}
+
+static void flush_literal(Parser *p, Lit *lit)
+{
+    const char *text;
+    size_t len;
+    if (lit->copied) {
+        len = p->scratch->lit_len;
+        text = len ? arena_copy(p->prog, p->scratch->lit, len) : NULL;
+    } else {
+        len = lit->len;
+        text = (const char *)p->lx->text + lit->off;
+    }
+    if (len) parts_push(p, (StrPart){ false, text, (uint32_t)len, NULL });
+    *lit = (Lit){ 0, 0, false };
+    p->scratch->lit_len = 0;
+}
+
+static void put_utf8(Parser *p, Lit *lit, uint32_t cp)
 {
     unsigned char out[4];
     size_t n;
@@ -120,7 +175,7 @@ static void put_utf8(Buf *buf, uint32_t cp)
         out[0] = (unsigned char)(0xF0 | cp >> 18); out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
         out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (unsigned char)(0x80 | (cp & 0x3F)); n = 4;
     }
-    buf_put(buf, out, n);
+    lit_decoded(p, lit, out, n);
 }
 
 static bool is_blank(unsigned char c)
@@ -129,7 +184,7 @@ static bool is_blank(unsigned char c)
 }
 
 /* Decodes the escape at pos (a backslash) into lit; returns the offset after it. */
-static uint32_t decode_escape(Parser *p, const unsigned char *s, uint32_t pos, uint32_t end, Buf *lit)
+static uint32_t decode_escape(Parser *p, const unsigned char *s, uint32_t pos, uint32_t end, Lit *lit)
 {
     unsigned char c = pos + 1 < end ? s[pos + 1] : 0;
     const char *simple = NULL;
@@ -143,7 +198,7 @@ static uint32_t decode_escape(Parser *p, const unsigned char *s, uint32_t pos, u
     default: break;
     }
     if (simple) {
-        buf_put(lit, simple, 1);
+        lit_decoded(p, lit, simple, 1);
         return pos + 2;
     }
     if (c == 'u') {
@@ -169,7 +224,7 @@ static uint32_t decode_escape(Parser *p, const unsigned char *s, uint32_t pos, u
         if (cp == 0) parse_error(p, span, "\\u{0} is not allowed: strings cannot hold NUL");
         else if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
             parse_error(p, span, "\\u{%X} is not a Unicode scalar value", cp);
-        else put_utf8(lit, cp);
+        else put_utf8(p, lit, cp);
         return q + 1;
     }
     Diag *d;
@@ -224,8 +279,8 @@ static Expr *parse_string(Parser *p, const Token *tok)
         if (back == pos || s[back - 1] == '\n') end = back;
         indent = common_indent(p, s, pos, end);
     }
-    Parts parts = { NULL, 0, 0 };
-    Buf lit = { NULL, 0, 0 };
+    unsigned base = p->scratch->nparts;
+    Lit lit = { 0, 0, false };
     bool line_start = triple;
     while (pos < end) {
         if (line_start) {
@@ -242,33 +297,33 @@ static Expr *parse_string(Parser *p, const Token *tok)
             pos = decode_escape(p, s, pos, end, &lit);
         } else if (c == '$' && s[pos + 1] == '{') {
             uint32_t close = lex_interp_end(p->lx, pos + 2);
-            flush_literal(p, &parts, &lit);
+            flush_literal(p, &lit);
             Expr *expr = parse_interpolation(p, pos + 2, close);
-            if (expr) parts_push(&parts, (StrPart){ true, NULL, 0, expr });
+            if (expr) parts_push(p, (StrPart){ true, NULL, 0, expr });
             pos = close + 1;
         } else if (c == '\r' && s[pos + 1] == '\n') {
             pos++;   /* CRLF reads as LF */
         } else if (c == '\n') {
-            buf_put(&lit, "\n", 1);
+            lit_source(p, &lit, pos);
             pos++;
             line_start = true;
         } else if (c == 0) {
             pos++;   /* reported by the lexer */
         } else {
-            buf_put(&lit, &s[pos], 1);
+            lit_source(p, &lit, pos);
             pos++;
         }
     }
-    flush_literal(p, &parts, &lit);
-    free(lit.data);
+    flush_literal(p, &lit);
+    int nparts = (int)(p->scratch->nparts - base);
     StrPart *items = NULL;
-    if (parts.n) {
-        items = arena_alloc(&p->prog->arena, (size_t)parts.n * sizeof *items);
+    if (nparts) {
+        items = arena_alloc_packed(&p->prog->arena, (size_t)nparts * sizeof *items);
         if (!items) out_of_memory();
-        memcpy(items, parts.items, (size_t)parts.n * sizeof *items);
+        memcpy(items, p->scratch->parts + base, (size_t)nparts * sizeof *items);
     }
-    free(parts.items);
-    return ast_string(p->prog, items, parts.n, triple, tok->span);
+    p->scratch->nparts = base;
+    return ast_string(p->prog, items, nparts, triple, tok->span);
 }
 
 Ident parse_test_title(Parser *p, const Token *tok)
@@ -694,6 +749,7 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
     p.diags = outer->diags;
     p.errs = outer->errs;
     p.lx = &lx;
+    p.scratch = outer->scratch;
     p.file = outer->file;
     p.range_end = end;
     p.base_depth = base;
@@ -724,7 +780,9 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
     p->prog = prog;
     p->diags = diags;
     p->errs = &errs;
+    ParseScratch scratch = { NULL, 0, 0, NULL, 0, 0 };
     p->lx = &lx;
+    p->scratch = &scratch;
     p->file = file;
     void *lemon = restart(p, NULL);
     bool skipping = false;
@@ -756,6 +814,8 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
     }
     FlowParseFree(lemon, free);
     free(p);
+    free(scratch.parts);
+    free(scratch.lit);
     free(errs.offs);
     return (int)(diags->errors - errors_before);
 }

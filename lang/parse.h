@@ -92,11 +92,21 @@ void parse_errs_note(ParseErrs *errs, uint32_t off);
 
 /* ------------------------------------------------------------ driver */
 
+/* Memory a file's parser and the parsers of its ${} interpolations share,
+ * reused from string to string instead of allocated for each. */
+typedef struct ParseScratch {
+    StrPart *parts;      /* a stack: a string's parts sit above those of the string around it */
+    unsigned nparts, parts_cap;
+    char *lit;           /* the literal being decoded, once it differs from the source */
+    size_t lit_len, lit_cap;
+} ParseScratch;
+
 typedef struct Parser {
     Program *prog;
     DiagSink *diags;
     ParseErrs *errs;
     Lexer *lx;
+    ParseScratch *scratch;
     uint32_t file;
     bool quiet;          /* an error was reported on this line: say nothing more until the next */
     bool recovering;     /* a syntax error was reported in the current declaration:
