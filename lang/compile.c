@@ -635,7 +635,19 @@ static void call_to(Cg *cg, Func *fn, Expr *e, int dst)
     fn->free_reg = mark;
 }
 
+static void expr_code(Cg *cg, Func *fn, Expr *e, int dst);
+
+/* Each instruction carries the line of the expression it computes, so that
+ * a run-time error in a multi-line email names the line of its field. */
 static void expr_to(Cg *cg, Func *fn, Expr *e, int dst)
+{
+    uint32_t outer = cg->line;
+    set_line(cg, e->span);
+    expr_code(cg, fn, e, dst);
+    cg->line = outer;
+}
+
+static void expr_code(Cg *cg, Func *fn, Expr *e, int dst)
 {
     Value v;
     if (e->is_const && fold(cg, e, &v)) {
