@@ -34,6 +34,8 @@ void ast_program_init(Program *prog, SourceSet *sources)
     prog->ndecls = prog->cap = 0;
     prog->names = NULL;
     prog->nnames = prog->names_cap = 0;
+    prog->scratch = NULL;
+    prog->nscratch = prog->scratch_cap = 0;
 }
 
 void ast_program_free(Program *prog)
@@ -41,10 +43,13 @@ void ast_program_free(Program *prog)
     arena_free(&prog->arena);
     free(prog->decls);
     free(prog->names);
+    free(prog->scratch);
     prog->decls = NULL;
     prog->ndecls = prog->cap = 0;
     prog->names = NULL;
     prog->nnames = prog->names_cap = 0;
+    prog->scratch = NULL;
+    prog->nscratch = prog->scratch_cap = 0;
 }
 
 void ast_program_add(Program *prog, Decl *decl)
@@ -66,14 +71,41 @@ void ast_program_add(Program *prog, Decl *decl)
 void ast_vec_push(Program *prog, AstVec *vec, void *item)
 {
     if (!item) return;
-    if (vec->n == vec->cap) {
-        int cap = vec->cap ? vec->cap * 2 : 4;
-        void **items = ast_alloc(prog, (size_t)cap * sizeof *items);
-        if (vec->n) memcpy(items, vec->items, (size_t)vec->n * sizeof *items);
-        vec->items = items;
-        vec->cap = cap;
+    if (vec->n == 0) vec->base = prog->nscratch;
+    /* anything above the list belongs to lists the parser abandoned while
+     * recovering from an error: a live inner list is taken before its outer
+     * list grows */
+    else prog->nscratch = vec->base + (uint32_t)vec->n;
+    if (prog->nscratch == prog->scratch_cap) {
+        uint32_t cap = prog->scratch_cap ? prog->scratch_cap * 2 : 256;
+        void **fresh = realloc(prog->scratch, cap * sizeof *fresh);
+        if (!fresh) ast_alloc(prog, SIZE_MAX);   /* reports out of memory */
+        prog->scratch = fresh;
+        prog->scratch_cap = cap;
     }
-    vec->items[vec->n++] = item;
+    prog->scratch[prog->nscratch++] = item;
+    vec->n++;
+}
+
+/* The list's items, valid until the next push; vec_pop then forgets them. */
+static void **vec_items(Program *prog, const AstVec *vec)
+{
+    return prog->scratch + vec->base;
+}
+
+static void vec_pop(Program *prog, const AstVec *vec)
+{
+    if (vec->n) prog->nscratch = vec->base;
+}
+
+/* The list's items copied into the arena, exactly sized; NULL when empty. */
+static void **vec_take(Program *prog, const AstVec *vec)
+{
+    if (!vec->n) return NULL;
+    void **items = ast_alloc(prog, (size_t)vec->n * sizeof *items);
+    memcpy(items, vec_items(prog, vec), (size_t)vec->n * sizeof *items);
+    vec_pop(prog, vec);
+    return items;
 }
 
 /* ------------------------------------------------------------ names, spans */
@@ -117,6 +149,14 @@ static void names_grow(Program *prog)
     prog->names_cap = cap;
 }
 
+/* Names are short: a loop beats a call to memcmp. */
+static bool same_bytes(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 static const char *name_intern(Program *prog, const char *text, size_t len)
 {
     if ((prog->nnames + 1) * 2 > prog->names_cap) names_grow(prog);
@@ -124,7 +164,7 @@ static const char *name_intern(Program *prog, const char *text, size_t len)
     uint32_t at = hash & mask;
     for (; prog->names[at].text; at = (at + 1) & mask) {
         const AstName *name = &prog->names[at];
-        if (name->hash == hash && name->len == len && memcmp(name->text, text, len) == 0) return name->text;
+        if (name->hash == hash && name->len == len && same_bytes(name->text, text, len)) return name->text;
     }
     char *copy = ast_alloc(prog, len + 1);
     memcpy(copy, text, len);
@@ -241,7 +281,7 @@ Expr *ast_call(Program *prog, Ident name, AstVec *args, Span end)
 {
     Expr *expr = ast_expr(prog, E_CALL, ast_span_join(name.span, end));
     expr->u.call.name = name;
-    expr->u.call.args = (Expr **)args->items;
+    expr->u.call.args = (Expr **)vec_take(prog, args);
     expr->u.call.nargs = args->n;
     expr->u.call.builtin = -1;
     return expr;
@@ -250,7 +290,7 @@ Expr *ast_call(Program *prog, Ident name, AstVec *args, Span end)
 Expr *ast_list(Program *prog, AstVec *items, Span span)
 {
     Expr *expr = ast_expr(prog, E_LIST, span);
-    expr->u.list.items = (Expr **)items->items;
+    expr->u.list.items = (Expr **)vec_take(prog, items);
     expr->u.list.n = items->n;
     return expr;
 }
@@ -270,7 +310,8 @@ Expr *ast_record(Program *prog, AstVec *fields, Span span)
     if (fields->n) {
         expr->u.rec.fields = ast_alloc(prog, (size_t)fields->n * sizeof(RecField));
         for (int i = 0; i < fields->n; i++)
-            expr->u.rec.fields[i] = *(RecField *)fields->items[i];
+            expr->u.rec.fields[i] = *(RecField *)vec_items(prog, fields)[i];
+        vec_pop(prog, fields);
     }
     return expr;
 }
@@ -319,8 +360,7 @@ Stmt *ast_stmt(Program *prog, StmtKind kind, Span span)
 
 Block ast_block(Program *prog, AstVec *stmts, Span span)
 {
-    Block block = { (Stmt **)stmts->items, stmts->n, span };
-    (void)prog;
+    Block block = { (Stmt **)vec_take(prog, stmts), stmts->n, span };
     return block;
 }
 
@@ -340,7 +380,8 @@ Stmt *ast_email(Program *prog, Expr *recipients, AstVec *items, Span span)
     stmt->u.email.nitems = items->n;
     if (items->n) {
         stmt->u.email.items = ast_alloc(prog, (size_t)items->n * sizeof(EmailItem));
-        for (int i = 0; i < items->n; i++) stmt->u.email.items[i] = *(EmailItem *)items->items[i];
+        for (int i = 0; i < items->n; i++) stmt->u.email.items[i] = *(EmailItem *)vec_items(prog, items)[i];
+        vec_pop(prog, items);
     }
     return stmt;
 }
@@ -591,7 +632,8 @@ void ast_flow_set_clauses(Program *prog, Decl *flow, AstVec *clauses)
     flow->u.flow.nclauses = clauses->n;
     if (!clauses->n) return;
     flow->u.flow.clauses = ast_alloc(prog, (size_t)clauses->n * sizeof(Clause));
-    for (int i = 0; i < clauses->n; i++) flow->u.flow.clauses[i] = *(Clause *)clauses->items[i];
+    for (int i = 0; i < clauses->n; i++) flow->u.flow.clauses[i] = *(Clause *)vec_items(prog, clauses)[i];
+    vec_pop(prog, clauses);
 }
 
 void ast_test_set_steps(Program *prog, Decl *test, AstVec *steps)
@@ -599,7 +641,8 @@ void ast_test_set_steps(Program *prog, Decl *test, AstVec *steps)
     test->u.test.nsteps = steps->n;
     if (!steps->n) return;
     test->u.test.steps = ast_alloc(prog, (size_t)steps->n * sizeof(Step));
-    for (int i = 0; i < steps->n; i++) test->u.test.steps[i] = *(Step *)steps->items[i];
+    for (int i = 0; i < steps->n; i++) test->u.test.steps[i] = *(Step *)vec_items(prog, steps)[i];
+    vec_pop(prog, steps);
 }
 
 void ast_sub_set_params(Program *prog, Decl *sub, AstVec *params)
@@ -607,7 +650,8 @@ void ast_sub_set_params(Program *prog, Decl *sub, AstVec *params)
     sub->u.sub.nparams = params->n;
     if (!params->n) return;
     sub->u.sub.params = ast_alloc(prog, (size_t)params->n * sizeof(Param));
-    for (int i = 0; i < params->n; i++) sub->u.sub.params[i] = *(Param *)params->items[i];
+    for (int i = 0; i < params->n; i++) sub->u.sub.params[i] = *(Param *)vec_items(prog, params)[i];
+    vec_pop(prog, params);
 }
 
 Param *ast_param(Program *prog, Ident name, TypeExpr *type)

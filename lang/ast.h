@@ -22,10 +22,15 @@ typedef struct Expr Expr;
 typedef struct Stmt Stmt;
 typedef struct Decl Decl;
 
-/* A growable array of node pointers, allocated in the arena. */
+/* A list of node pointers while the parser builds it: its items sit on the
+ * program's scratch stack (Program.scratch) from `base` on, until the
+ * builder that takes the list copies them, exactly sized, into the arena.
+ * Lists nest as the grammar does, so the stack holds the items of every list
+ * being built, inner ones above outer ones.  The grammar starts a list as
+ * (AstVec){0}. */
 typedef struct AstVec {
-    void **items;
-    int n, cap;
+    uint32_t base;
+    int n;
 } AstVec;
 
 /* A name as written, with where it was written. */
@@ -334,6 +339,8 @@ typedef struct Program {
     int ndecls, cap;
     AstName *names;          /* open addressing, a power of two of slots, at most half full */
     uint32_t nnames, names_cap;
+    void **scratch;          /* the items of the AstVecs being built */
+    uint32_t nscratch, scratch_cap;
 } Program;
 
 void ast_program_init(Program *prog, SourceSet *sources);

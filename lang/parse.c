@@ -773,6 +773,7 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
 {
     unsigned errors_before = diags->errors;
     ParseErrs errs = { NULL, 0, 0, false };
+    prog->nscratch = 0;   /* no list is being built between files (ast.h, AstVec) */
     Lexer lx;
     lex_init(&lx, prog->sources, diags, &errs, file, 0);
     Parser *p = calloc(1, sizeof *p);
