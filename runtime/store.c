@@ -108,6 +108,31 @@ static const char *const migrations[] = {
     "CREATE TABLE delivery_settings (org INTEGER PRIMARY KEY REFERENCES organisations(id),"
     "  allow INTEGER NOT NULL DEFAULT 0, allow_http INTEGER NOT NULL DEFAULT 0,"
     "  allow_any_port INTEGER NOT NULL DEFAULT 0);",
+    /* 2 -> 3: the deployment lifecycle (spec/deployments.md): flows grouped
+     * in projects, enabled or not, deleted (restorable); versions with the
+     * approval asked for, the compiler, the source's hash, the version a
+     * rollback copied, activation windows given at deploy, when archived */
+    "ALTER TABLE flows ADD COLUMN project TEXT NOT NULL DEFAULT 'default';"
+    "ALTER TABLE flows ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE flows ADD COLUMN deleted INTEGER;"
+    "CREATE INDEX flows_org_project ON flows (org, project);"
+    "ALTER TABLE versions ADD COLUMN requested INTEGER;"
+    "ALTER TABLE versions ADD COLUMN compiler TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE versions ADD COLUMN source_sha256 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE versions ADD COLUMN origin INTEGER;"
+    "ALTER TABLE versions ADD COLUMN window_from INTEGER;"
+    "ALTER TABLE versions ADD COLUMN window_until INTEGER;"
+    "ALTER TABLE versions ADD COLUMN archived INTEGER;",
+    /* 3 -> 4: the fields every usage event changes, in a narrow table of
+     * their own (a batch rewrites a few small pages, not every SIM's JSON
+     * document); they override the doc's copies when read.  sims.last_usage
+     * is no longer written (sim_usage.last_usage is the SIM's). */
+    "CREATE TABLE sim_usage (sim INTEGER PRIMARY KEY, month_usage INTEGER NOT NULL, data_left INTEGER NOT NULL,"
+    "  days_left INTEGER NOT NULL, last_usage INTEGER);"
+    "INSERT INTO sim_usage SELECT id, coalesce(json_extract(doc, '$.month_usage'), 0),"
+    "  coalesce(json_extract(doc, '$.data_left'), 0), coalesce(json_extract(doc, '$.days_left'), 0), last_usage FROM sims;"
+    "DROP INDEX sims_org_last_usage;"
+    "CREATE INDEX sim_usage_last_usage ON sim_usage (last_usage) WHERE last_usage IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
