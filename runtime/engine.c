@@ -1148,8 +1148,8 @@ static int collect(Engine *e, int64_t from, int64_t until, Items *items, char *e
         }
     }
     if (e->opt.test_world) return 0;
-    sqlite3_stmt *st = store_stmt(e->store, "SELECT iccid, last_usage FROM sims WHERE org = ?1"
-                                            " AND last_usage > ?2 AND last_usage <= ?3");
+    sqlite3_stmt *st = store_stmt(e->store, "SELECT s.iccid, u.last_usage FROM sim_usage u JOIN sims s ON s.id = u.sim"
+                                            " WHERE s.org = ?1 AND u.last_usage > ?2 AND u.last_usage <= ?3");
     if (!st) return sql_fail(e, err, errlen);
     sqlite3_bind_int64(st, 1, e->org);
     sqlite3_bind_int64(st, 2, from - ENG_DORMANT_AFTER);

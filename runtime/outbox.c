@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sims.h"
 #include "webhook_sign.h"
 
 #define OBX_FLUSH_EVERY 64   /* finished jobs recorded in one transaction at most... */
@@ -490,10 +491,11 @@ fail:
 
 static const char claim_sql[] =
     "SELECT o.id, o.action, o.kind, o.body, o.attempts, o.delivery_id, f.org, f.name, v.number, r.id, r.iccid,"
-    " a.time, e.key, e.type, e.time, e.payload, s.doc, json_extract(o.body, '$.url'), json_extract(o.body, '$.params')"
+    " a.time, e.key, e.type, e.time, e.payload, " SIMS_DOC_SQL("s", "u") ", json_extract(o.body, '$.url'), json_extract(o.body, '$.params')"
     " FROM outbox o JOIN actions a ON a.id = o.action JOIN runs r ON r.id = a.run"
     " JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow"
     " LEFT JOIN events e ON e.id = r.event LEFT JOIN sims s ON s.iccid = r.iccid AND r.iccid != ''"
+    " LEFT JOIN sim_usage u ON u.sim = s.id"
     " WHERE o.state = 'pending' AND o.next_attempt <= ?1 ORDER BY o.next_attempt, o.id LIMIT ?2";
 
 static void new_delivery_id(char out[40])

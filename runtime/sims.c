@@ -151,7 +151,9 @@ char *sims_doc(const Value *fields)
 /* Reads one record from the store; 1 when there is none. */
 static int load(SimTable *t, const char *iccid, SimRec **out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = store_stmt(t->store, "SELECT id, org, doc, last_usage FROM sims WHERE iccid = ?1");
+    sqlite3_stmt *st = store_stmt(t->store, "SELECT s.id, s.org, s.doc, u.last_usage, u.sim IS NOT NULL, u.month_usage,"
+                                            " u.data_left, u.days_left FROM sims s LEFT JOIN sim_usage u ON u.sim = s.id"
+                                            " WHERE s.iccid = ?1");
     if (!st) {
         snprintf(err, errlen, "store: %s", store_errmsg(t->store));
         return -1;
@@ -174,7 +176,14 @@ static int load(SimTable *t, const char *iccid, SimRec **out, char *err, size_t 
     Value fields[SIM_NFIELDS];
     int status = -1;
     if (!rec || !doc) snprintf(err, errlen, "SIM %s: its stored record is not valid JSON", iccid);
-    else if (json_to_sim(doc, &arena, fields, err, errlen) == 0 && pack(rec, fields) == 0) status = 0;
+    else if (json_to_sim(doc, &arena, fields, err, errlen) == 0) {
+        if (sqlite3_column_int(st, 4)) {   /* sim_usage's fields win over the doc's */
+            fields[SIM_MONTH_USAGE].as.i = sqlite3_column_int64(st, 5);
+            fields[SIM_DATA_LEFT].as.i = sqlite3_column_int64(st, 6);
+            fields[SIM_DAYS_LEFT].as.i = sqlite3_column_int64(st, 7);
+        }
+        if (pack(rec, fields) == 0) status = 0;
+    }
     if (status == 0) {
         rec->id = sqlite3_column_int64(st, 0);
         rec->org = sqlite3_column_int64(st, 1);
@@ -207,6 +216,9 @@ int sims_set(SimTable *t, SimRec *rec, const Value *fields)
 {
     (void)t;
     if (!same_tags(&rec->f[SIM_TAGS], &fields[SIM_TAGS])) rec->tags_dirty = true;
+    for (int f = 0; f < SIM_NFIELDS && !rec->doc_dirty; f++)
+        if (f != SIM_MONTH_USAGE && f != SIM_DATA_LEFT && f != SIM_DAYS_LEFT && !val_equal(&rec->f[f], &fields[f]))
+            rec->doc_dirty = true;
     rec->dirty = true;
     return pack(rec, fields);
 }
@@ -230,36 +242,80 @@ fail:
     return -1;
 }
 
-static int write_rec(Store *store, SimRec *rec, char *err, size_t errlen)
+static int write_usage(Store *store, SimRec *rec, char *err, size_t errlen)
 {
-    char *doc = sims_doc(rec->f);
-    sqlite3_stmt *st = store_stmt(store, "UPDATE sims SET org = ?2, package = ?3, pool = ?4, status = ?5, doc = ?6,"
-                                         " last_usage = ?7, updated = ?8 WHERE id = ?1");
-    if (!doc || !st) {
-        free(doc);
-        snprintf(err, errlen, "store: %s", doc ? store_errmsg(store) : "out of memory");
+    sqlite3_stmt *st = store_stmt(store, "INSERT INTO sim_usage (sim, month_usage, data_left, days_left, last_usage)"
+                                         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sim) DO UPDATE SET"
+                                         " month_usage = excluded.month_usage, data_left = excluded.data_left,"
+                                         " days_left = excluded.days_left, last_usage = excluded.last_usage");
+    if (!st) {
+        snprintf(err, errlen, "store: %s", store_errmsg(store));
         return -1;
     }
     sqlite3_bind_int64(st, 1, rec->id);
-    sqlite3_bind_int64(st, 2, rec->org);
-    sqlite3_bind_text(st, 3, rec->f[SIM_PACKAGE].as.s->data, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, rec->f[SIM_POOL].as.s->data, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, rec->f[SIM_STATUS].as.s->data, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, doc, -1, free);
-    if (rec->last_usage) sqlite3_bind_int64(st, 7, rec->last_usage);
-    sqlite3_bind_int64(st, 8, store_wall_clock());
-    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    sqlite3_bind_int64(st, 2, rec->f[SIM_MONTH_USAGE].as.i);
+    sqlite3_bind_int64(st, 3, rec->f[SIM_DATA_LEFT].as.i);
+    sqlite3_bind_int64(st, 4, rec->f[SIM_DAYS_LEFT].as.i);
+    if (rec->last_usage) sqlite3_bind_int64(st, 5, rec->last_usage);
+    return store_step_done(store, st, err, errlen);
+}
+
+/* The doc and searched columns when they changed, sim_usage always. */
+static int write_rec(Store *store, SimRec *rec, char *err, size_t errlen)
+{
+    if (rec->doc_dirty) {
+        char *doc = sims_doc(rec->f);
+        sqlite3_stmt *st = store_stmt(store, "UPDATE sims SET org = ?2, package = ?3, pool = ?4, status = ?5, doc = ?6,"
+                                             " updated = ?7 WHERE id = ?1");
+        if (!doc || !st) {
+            free(doc);
+            snprintf(err, errlen, "store: %s", doc ? store_errmsg(store) : "out of memory");
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, rec->id);
+        sqlite3_bind_int64(st, 2, rec->org);
+        sqlite3_bind_text(st, 3, rec->f[SIM_PACKAGE].as.s->data, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, rec->f[SIM_POOL].as.s->data, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, rec->f[SIM_STATUS].as.s->data, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, doc, -1, free);
+        sqlite3_bind_int64(st, 7, store_wall_clock());
+        if (store_step_done(store, st, err, errlen) != 0) return -1;
+    }
+    if (write_usage(store, rec, err, errlen) != 0) return -1;
     if (rec->tags_dirty && write_tags(store, rec->id, &rec->f[SIM_TAGS], err, errlen) != 0) return -1;
-    rec->dirty = rec->tags_dirty = false;
+    rec->dirty = rec->doc_dirty = rec->tags_dirty = false;
     return 0;
 }
 
+static int cmp_rec_id(const void *a, const void *b)
+{
+    int64_t x = (*(SimRec *const *)a)->id, y = (*(SimRec *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* Each changed record written once, in id order (the B-trees walked forward). */
 int sims_flush(SimTable *t, char *err, size_t errlen)
 {
+    size_t n = 0;
     for (size_t i = 0; i < t->cap; i++) {
         SimRec *rec = t->slots[i];
-        if (rec && rec->dirty && write_rec(t->store, rec, err, errlen) != 0) return -1;
+        if (rec && (rec->dirty || rec->doc_dirty || rec->tags_dirty)) n++;
     }
+    SimRec **dirty = n ? malloc(n * sizeof *dirty) : NULL;
+    if (n && !dirty) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    n = 0;
+    for (size_t i = 0; i < t->cap; i++) {
+        SimRec *rec = t->slots[i];
+        if (rec && (rec->dirty || rec->doc_dirty || rec->tags_dirty)) dirty[n++] = rec;
+    }
+    if (n > 1) qsort(dirty, n, sizeof *dirty, cmp_rec_id);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = write_rec(t->store, dirty[i], err, errlen);
+    free(dirty);
+    if (rc != 0) return -1;
     if (t->count > SIMS_CACHE_MAX) sims_forget(t);   /* memory stays flat */
     return 0;
 }
@@ -289,12 +345,13 @@ int sims_put(SimTable *t, int64_t org, const Value *fields, bool move, char *err
         }
         rec->id = sqlite3_last_insert_rowid(t->store->db);
         rec->org = org;
-        rec->tags_dirty = true;
+        rec->tags_dirty = rec->doc_dirty = true;
     } else {
         if (rec->org != org && !move) {
             snprintf(err, errlen, "SIM %s belongs to another organisation (use 'flowvm sims transfer')", iccid);
             return -1;
         }
+        if (rec->org != org) rec->doc_dirty = true;
         rec->org = org;
         if (sims_set(t, rec, fields) != 0) {
             snprintf(err, errlen, "out of memory");
@@ -579,7 +636,8 @@ int sims_list(Store *store, int64_t org, FILE *out, char *err, size_t errlen)
 
 int sims_show(Store *store, int64_t org, const char *iccid, FILE *out, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = store_stmt(store, "SELECT doc, last_usage FROM sims WHERE iccid = ?1 AND org = ?2");
+    sqlite3_stmt *st = store_stmt(store, "SELECT " SIMS_DOC_SQL("s", "u") " FROM sims s LEFT JOIN sim_usage u ON u.sim = s.id"
+                                         " WHERE s.iccid = ?1 AND s.org = ?2");
     if (!st) {
         snprintf(err, errlen, "store: %s", store_errmsg(store));
         return -1;

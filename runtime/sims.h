@@ -29,8 +29,16 @@ typedef struct SimRec {
     Value f[SIM_NFIELDS];    /* strings and lists in `block` */
     void *block;
     int64_t last_usage;      /* time of the last data.usage event; 0 when none */
-    bool dirty, tags_dirty;
+    bool dirty;              /* sim_usage's fields (month_usage, data_left, days_left, last_usage) */
+    bool doc_dirty;          /* the rest: the doc and the searched columns */
+    bool tags_dirty;
 } SimRec;
+
+/* A SIM's record as stored: sims.doc with sim_usage's fields over it (s: the
+ * sims row, u: its sim_usage row, LEFT JOINed). */
+#define SIMS_DOC_SQL(s, u)                                                                                   \
+    "CASE WHEN " u ".sim IS NULL THEN " s ".doc ELSE json_set(" s ".doc, '$.month_usage', " u ".month_usage," \
+    " '$.data_left', " u ".data_left, '$.days_left', " u ".days_left) END"
 
 typedef struct SimTable SimTable;
 

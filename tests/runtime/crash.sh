@@ -50,7 +50,8 @@ dump() {
       SELECT 'event', key, type, iccid, time, sim_known FROM events ORDER BY key;
       SELECT 'wait', e.key, f.name, w.due FROM waits w JOIN runs r ON r.id = w.run JOIN events e ON e.id = r.event
         JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow ORDER BY e.key, f.name;
-      SELECT 'sim', iccid, status, doc, last_usage FROM sims ORDER BY iccid;
+      SELECT 'sim', s.iccid, s.status, json_set(s.doc, '$.month_usage', u.month_usage, '$.data_left', u.data_left,
+             '$.days_left', u.days_left), u.last_usage FROM sims s JOIN sim_usage u ON u.sim = s.id ORDER BY s.iccid;
       SELECT 'trigger', f.name, s.iccid, t.fired_at FROM trigger_state t JOIN flows f ON f.id = t.flow
         JOIN sims s ON s.id = t.sim ORDER BY f.name, s.iccid;
       SELECT 'outbox', count(*) FROM outbox;"
