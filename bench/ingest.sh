@@ -33,7 +33,7 @@ fi
 db=$out/peer.db
 rm -f "$db" "$db-wal" "$db-shm"
 "$flowvm" --db "$db" sims import "$out/sims.ndjson" >/dev/null || exit 1
-"$flowvm" --db "$db" deploy "$out"/art/*.art --at 2027-01-01T00:00:00Z >/dev/null || exit 1
+"$flowvm" --db "$db" deploy --auto-approve "$out"/art/*.art --at 2027-01-01T00:00:00Z >/dev/null || exit 1
 report=$("$flowvm" --db "$db" ingest "$out/events-$events.ndjson" --batch "$batch") || { echo "$report"; exit 1; }
 echo "$report" | sed 's/^/  /'
 fires=$(sqlite3 "$db" "SELECT count(*) FROM runs")

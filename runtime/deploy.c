@@ -1,5 +1,6 @@
 /*
- * deploy.c - the versions table: new active versions, pinned subs, inputs.
+ * deploy.c - the versions table: drafts, approval, active and archived
+ * versions, rollback, pinned subs, inputs.  Not permissions (lifecycle.c).
  */
 #include "deploy.h"
 
@@ -63,25 +64,58 @@ fail:
     return NULL;
 }
 
-/* The flows row of (org, kind, name), created when missing. */
-static int64_t flow_row(Store *store, int64_t org, const char *kind, const char *name, char *err, size_t errlen)
+char *deploy_resolve_inputs(const Artifact *art, const char *label, const cJSON *inputs, bool allow_missing,
+                            char *err, size_t errlen)
 {
-    sqlite3_stmt *st = store_stmt(store, "INSERT INTO flows (org, name, kind) VALUES (?1, ?2, ?3)"
-                                         " ON CONFLICT (org, kind, name) DO NOTHING");
+    return resolve_inputs(art, label, inputs, allow_missing, err, errlen);
+}
+
+/* The flows row of (org, kind, name), created in `project` when missing
+ * and the project has room; refuses a deleted flow and one of another
+ * project (when `project` is given). */
+static int64_t flow_row(Store *store, int64_t org, const char *kind, const char *name, const char *project,
+                        char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT id, project, deleted IS NOT NULL FROM flows"
+                                         " WHERE org = ?1 AND name = ?2 AND kind = ?3");
     if (!st) return sql_fail(store, err, errlen);
     sqlite3_bind_int64(st, 1, org);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-    if (store_step_done(store, st, err, errlen) != 0) return -1;
-    st = store_stmt(store, "SELECT id FROM flows WHERE org = ?1 AND name = ?2 AND kind = ?3");
-    if (!st) return sql_fail(store, err, errlen);
-    sqlite3_bind_int64(st, 1, org);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *have = (const char *)sqlite3_column_text(st, 1);
+        if (sqlite3_column_int(st, 2)) {
+            snprintf(err, errlen, "%s '%s' is deleted: restore it first", kind, name);
+            id = -1;
+        } else if (project && strcmp(project, have) != 0) {
+            snprintf(err, errlen, "%s '%s' belongs to project '%s', not '%s'", kind, name, have, project);
+            id = -1;
+        }
+        sqlite3_reset(st);
+        return id;
+    }
     sqlite3_reset(st);
-    if (id < 0) sql_fail(store, err, errlen);
-    return id;
+    if (!project) project = "default";
+    st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
+    if (!st) return sql_fail(store, err, errlen);
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
+    int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (count >= DEPLOY_MAX_FLOWS) {
+        snprintf(err, errlen, "project '%s' already has %d flows (the limit): %s '%s' is refused", project,
+                 DEPLOY_MAX_FLOWS, kind, name);
+        return -1;
+    }
+    st = store_stmt(store, "INSERT INTO flows (org, name, kind, project) VALUES (?1, ?2, ?3, ?4)");
+    if (!st) return sql_fail(store, err, errlen);
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, project, -1, SQLITE_TRANSIENT);
+    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    return sqlite3_last_insert_rowid(store->db);
 }
 
 /* The active version of a sub by name: its id and a loaded artifact. */
@@ -103,13 +137,26 @@ static int64_t active_sub(Store *store, int64_t org, const char *name, Artifact 
     return id;
 }
 
-/* Inserts a new active version unless the active one has the same artifact
- * and inputs; *version gets the active version's id, *number its number. */
-static int put_version(Store *store, int64_t flow, const Artifact *art, const DeployItem *item, const char *inputs,
-                       int64_t at, int64_t *version, int *number, bool *unchanged, char *err, size_t errlen)
+/* What a new version is made of. */
+typedef struct NewVersion {
+    const uint8_t *bytes;
+    size_t len;
+    const char *inputs;       /* canonical JSON object */
+    const char *author;       /* NULL: active at once */
+    int origin;               /* rollback: the version copied; 0 */
+    bool has_from, has_until;
+    int64_t from, until;
+} NewVersion;
+
+/* Inserts a new version (active, or a draft superseding an earlier draft)
+ * unless the active one has the same artifact and inputs; *version gets the
+ * new (or the unchanged active) version's id, *number its number. */
+static int put_version(Store *store, int64_t flow, const Artifact *art, const NewVersion *nv, int64_t at,
+                       int64_t *version, int *number, bool *unchanged, char *err, size_t errlen)
 {
-    char sha[65];
-    sha_hex(item->bytes, item->len, sha);
+    char sha[65], source_sha[65];
+    sha_hex(nv->bytes, nv->len, sha);
+    for (int i = 0; i < 32; i++) snprintf(source_sha + 2 * i, 3, "%02x", art->source_sha256[i]);
     sqlite3_stmt *st = store_stmt(store, "SELECT v.id, v.number, v.sha256, (SELECT json_group_object(name, json(value))"
                                          " FROM inputs WHERE version = v.id) FROM versions v"
                                          " WHERE v.flow = ?1 AND v.state = 'active'");
@@ -118,9 +165,9 @@ static int put_version(Store *store, int64_t flow, const Artifact *art, const De
     *unchanged = false;
     if (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *have = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
-        cJSON *want = cJSON_Parse(inputs);
+        cJSON *want = cJSON_Parse(nv->inputs);
         *unchanged = strcmp((const char *)sqlite3_column_text(st, 2), sha) == 0 && have && want &&
-                     cJSON_Compare(have, want, 1);
+                     cJSON_Compare(have, want, 1) && !nv->has_from && !nv->has_until;
         *version = sqlite3_column_int64(st, 0);
         *number = sqlite3_column_int(st, 1);
         cJSON_Delete(have);
@@ -128,19 +175,31 @@ static int put_version(Store *store, int64_t flow, const Artifact *art, const De
     }
     sqlite3_reset(st);
     if (*unchanged) return 0;
-    st = store_stmt(store, "UPDATE versions SET state = 'archived' WHERE flow = ?1 AND state = 'active'");
+    /* a new draft supersedes the one waiting; a new active version archives the active one */
+    st = store_stmt(store, "UPDATE versions SET state = 'archived', archived = ?2 WHERE flow = ?1 AND state = ?3");
     if (!st) return sql_fail(store, err, errlen);
     sqlite3_bind_int64(st, 1, flow);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, nv->author ? "draft" : "active", -1, SQLITE_STATIC);
     if (store_step_done(store, st, err, errlen) != 0) return -1;
-    st = store_stmt(store, "INSERT INTO versions (flow, number, state, artifact, sha256, event, created, deployed)"
+    st = store_stmt(store, "INSERT INTO versions (flow, number, state, artifact, sha256, event, created, deployed,"
+                           " author, requested, compiler, source_sha256, origin, window_from, window_until)"
                            " VALUES (?1, (SELECT coalesce(max(number), 0) + 1 FROM versions WHERE flow = ?1),"
-                           " 'active', ?2, ?3, ?4, ?5, ?5)");
+                           " ?6, ?2, ?3, ?4, ?5, ?7, ?8, ?5, ?9, ?10, ?11, ?12, ?13)");
     if (!st) return sql_fail(store, err, errlen);
     sqlite3_bind_int64(st, 1, flow);
-    sqlite3_bind_blob(st, 2, item->bytes, (int)item->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, nv->bytes, (int)nv->len, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, sha, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, art->kind == ART_FLOW ? art->event : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, at);
+    sqlite3_bind_text(st, 6, nv->author ? "draft" : "active", -1, SQLITE_STATIC);
+    if (!nv->author) sqlite3_bind_int64(st, 7, at);
+    sqlite3_bind_text(st, 8, nv->author ? nv->author : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, art->compiler_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 10, source_sha, -1, SQLITE_TRANSIENT);
+    if (nv->origin) sqlite3_bind_int(st, 11, nv->origin);
+    if (nv->has_from) sqlite3_bind_int64(st, 12, nv->from);
+    if (nv->has_until) sqlite3_bind_int64(st, 13, nv->until);
     if (store_step_done(store, st, err, errlen) != 0) return -1;
     *version = sqlite3_last_insert_rowid(store->db);
     st = store_stmt(store, "SELECT number FROM versions WHERE id = ?1");
@@ -148,7 +207,7 @@ static int put_version(Store *store, int64_t flow, const Artifact *art, const De
     sqlite3_bind_int64(st, 1, *version);
     *number = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_reset(st);
-    cJSON *given = cJSON_Parse(inputs);
+    cJSON *given = cJSON_Parse(nv->inputs);
     const cJSON *item_json;
     cJSON_ArrayForEach(item_json, given) {
         char *value = cJSON_PrintUnformatted(item_json);
@@ -215,13 +274,206 @@ static int pin_subs(Store *store, int64_t org, int64_t version, const Artifact *
     return status;
 }
 
+int deploy_audit(Store *store, int64_t org, const char *actor, const char *action, const char *detail, char *err,
+                 size_t errlen)
+{
+    if (!actor) return store_audit(store, org, action, detail, err, errlen);
+    sqlite3_stmt *st = store_stmt(store, "INSERT INTO audit (time, org, actor, action, detail)"
+                                         " VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st) return sql_fail(store, err, errlen);
+    sqlite3_bind_int64(st, 1, store_wall_clock());
+    sqlite3_bind_int64(st, 2, org);
+    sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, action, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, detail, -1, SQLITE_TRANSIENT);
+    return store_step_done(store, st, err, errlen);
+}
+
+/* The clock starts at the first deployment. */
+static int start_clock(Store *store, int64_t org, int64_t at, char *err, size_t errlen)
+{
+    int64_t clock;
+    char key[64];
+    snprintf(key, sizeof key, "clock:%lld", (long long)org);
+    if (!store_meta_get(store, key, &clock) && store_meta_set(store, key, at, err, errlen) != 0) return -1;
+    return 0;
+}
+
+/* Approves the draft of one flow or sub, inside the caller's transaction. */
+static int approve_one(Store *store, int64_t org, const char *name, bool subs, const char *approver, int64_t at,
+                       FILE *out, bool *done, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT f.id, v.id, v.number, coalesce(v.author, ''), v.artifact, f.kind"
+                                         " FROM flows f LEFT JOIN versions v ON v.flow = f.id AND v.state = 'draft'"
+                                         " WHERE f.org = ?1 AND f.name = ?2 AND f.kind = ?3 AND f.deleted IS NULL");
+    if (!st) return sql_fail(store, err, errlen);
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, subs ? "sub" : "flow", -1, SQLITE_STATIC);
+    *done = false;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    *done = true;
+    int64_t flow = sqlite3_column_int64(st, 0), version = sqlite3_column_int64(st, 1);
+    int number = sqlite3_column_int(st, 2);
+    char author[128];
+    snprintf(author, sizeof author, "%s", (const char *)sqlite3_column_text(st, 3));
+    Artifact *art = NULL;
+    int status = 0;
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+        snprintf(err, errlen, "%s '%s' has no draft waiting for approval", subs ? "sub" : "flow", name);
+        status = -1;
+    } else if (strcmp(author, approver) == 0) {
+        snprintf(err, errlen, "%s cannot approve their own draft: %s '%s' version %d", approver,
+                 subs ? "sub" : "flow", name, number);
+        status = -1;
+    } else if (art_load(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &art, err, errlen) != 0) {
+        art = NULL;
+        status = -1;
+    }
+    sqlite3_reset(st);
+    if (status != 0) goto done;
+    st = store_stmt(store, "UPDATE versions SET state = 'archived', archived = ?2 WHERE flow = ?1 AND state = 'active'");
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, flow);
+    sqlite3_bind_int64(st, 2, at);
+    if (store_step_done(store, st, err, errlen) != 0) goto fail_quiet;
+    st = store_stmt(store, "UPDATE versions SET state = 'active', deployed = ?2, approver = ?3 WHERE id = ?1");
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, version);
+    sqlite3_bind_int64(st, 2, at);
+    sqlite3_bind_text(st, 3, approver, -1, SQLITE_TRANSIENT);
+    if (store_step_done(store, st, err, errlen) != 0) goto fail_quiet;
+    if (!subs && pin_subs(store, org, version, art, err, errlen) != 0) goto fail_quiet;
+    if (start_clock(store, org, at, err, errlen) != 0) goto fail_quiet;
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s '%s' version %d (drafted by %s)", subs ? "sub" : "flow", name, number, author);
+    if (deploy_audit(store, org, approver, "approve", detail, err, errlen) != 0) goto fail_quiet;
+    if (out) fprintf(out, "approved %s '%s' version %d: active\n", subs ? "sub" : "flow", name, number);
+    goto done;
+fail:
+    sql_fail(store, err, errlen);
+fail_quiet:
+    status = -1;
+done:
+    if (art) art_free(art);
+    return status;
+}
+
+int deploy_approve(Store *store, int64_t org, const char *const *names, int nnames, const char *approver, int64_t at,
+                   FILE *out, char *err, size_t errlen)
+{
+    if (store_begin(store, err, errlen) != 0) return -1;
+    bool *found = calloc((size_t)(nnames ? nnames : 1), sizeof *found);
+    if (!found) {
+        store_rollback(store);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int status = 0;
+    for (int pass = 0; pass < 2 && status == 0; pass++)
+        for (int i = 0; i < nnames && status == 0; i++) {
+            bool done = false;
+            if (found[i]) continue;
+            status = approve_one(store, org, names[i], pass == 0, approver, at, out, &done, err, errlen);
+            found[i] = done;
+        }
+    for (int i = 0; i < nnames && status == 0; i++)
+        if (!found[i]) {
+            snprintf(err, errlen, "no flow named '%s'", names[i]);
+            status = -1;
+        }
+    free(found);
+    if (status == 0 && store_commit(store, err, errlen) == 0) return 0;
+    store_rollback(store);
+    return -1;
+}
+
+int deploy_rollback(Store *store, int64_t org, const char *name, int number, const char *author, int64_t at,
+                    FILE *out, char *err, size_t errlen)
+{
+    if (store_begin(store, err, errlen) != 0) return -1;
+    sqlite3_stmt *st = store_stmt(store, "SELECT f.id, f.kind, v.artifact, v.window_from, v.window_until,"
+                                         " (SELECT json_group_object(name, json(value)) FROM inputs WHERE version = v.id)"
+                                         " FROM flows f JOIN versions v ON v.flow = f.id"
+                                         " WHERE f.org = ?1 AND f.name = ?2 AND v.number = ?3 AND f.deleted IS NULL"
+                                         " ORDER BY f.kind = 'flow' DESC LIMIT 1");
+    if (!st) {
+        sql_fail(store, err, errlen);
+        store_rollback(store);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, number);
+    int status = -1;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        snprintf(err, errlen, "flow '%s' has no version %d", name, number);
+        sqlite3_reset(st);
+        store_rollback(store);
+        return -1;
+    }
+    int64_t flow = sqlite3_column_int64(st, 0);
+    bool sub = strcmp((const char *)sqlite3_column_text(st, 1), "sub") == 0;
+    size_t len = (size_t)sqlite3_column_bytes(st, 2);
+    uint8_t *bytes = malloc(len ? len : 1);
+    char *inputs = strdup((const char *)sqlite3_column_text(st, 5));
+    NewVersion nv = { bytes, len, inputs, author, number, sqlite3_column_type(st, 3) != SQLITE_NULL,
+                      sqlite3_column_type(st, 4) != SQLITE_NULL, sqlite3_column_int64(st, 3),
+                      sqlite3_column_int64(st, 4) };
+    if (bytes) memcpy(bytes, sqlite3_column_blob(st, 2), len);
+    sqlite3_reset(st);
+    Artifact *art = NULL;
+    int64_t version = 0;
+    int new_number = 0;
+    bool unchanged = false;
+    if (!bytes || !inputs) snprintf(err, errlen, "out of memory");
+    else if (art_load(bytes, len, &art, err, errlen) != 0) art = NULL;
+    else if (put_version(store, flow, art, &nv, at, &version, &new_number, &unchanged, err, errlen) == 0) {
+        char detail[300];
+        if (unchanged) {
+            snprintf(err, errlen, "%s '%s' version %d is the active version already", sub ? "sub" : "flow", name,
+                     number);
+        } else {
+            snprintf(detail, sizeof detail, "%s '%s' version %d from version %d", sub ? "sub" : "flow", name,
+                     new_number, number);
+            if (deploy_audit(store, org, author, "rollback", detail, err, errlen) == 0 &&
+                store_commit(store, err, errlen) == 0) {
+                status = 0;
+                if (out)
+                    fprintf(out, "drafted %s '%s' version %d from version %d: waiting for approval\n",
+                            sub ? "sub" : "flow", name, new_number, number);
+            }
+        }
+    }
+    if (status != 0) store_rollback(store);
+    if (art) art_free(art);
+    free(bytes);
+    free(inputs);
+    return status;
+}
+
 int deploy_artifacts(Store *store, int64_t org, const DeployItem *items, int nitems, const cJSON *inputs,
                      bool allow_missing, int64_t at, FILE *out, char *err, size_t errlen)
 {
+    return deploy_versions(store, org, items, nitems, inputs, allow_missing, at, NULL, out, err, errlen);
+}
+
+int deploy_versions(Store *store, int64_t org, const DeployItem *items, int nitems, const cJSON *inputs,
+                    bool allow_missing, int64_t at, const DeployOptions *options, FILE *out, char *err,
+                    size_t errlen)
+{
+    static const DeployOptions none = { 0 };
+    if (!options) options = &none;
+    const char *author = options->author;
     Artifact **arts = calloc((size_t)(nitems ? nitems : 1), sizeof *arts);
     char **given = calloc((size_t)(nitems ? nitems : 1), sizeof *given);
+    const char **drafted = calloc((size_t)(nitems ? nitems : 1), sizeof *drafted);
+    int ndrafted = 0;
     int status = -1;
-    if (!arts || !given) {
+    if (!arts || !given || !drafted) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -239,27 +491,36 @@ int deploy_artifacts(Store *store, int64_t org, const DeployItem *items, int nit
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < nitems; i++) {
             if ((arts[i]->kind == ART_SUB) != (pass == 0)) continue;
-            int64_t flow = flow_row(store, org, pass == 0 ? "sub" : "flow", arts[i]->name, err, errlen);
+            const char *kind = pass == 0 ? "sub" : "flow";
+            int64_t flow = flow_row(store, org, kind, arts[i]->name, options->project, err, errlen);
             int64_t version = 0;
             int number = 0;
             bool unchanged = false;
-            if (flow < 0 ||
-                put_version(store, flow, arts[i], &items[i], given[i], at, &version, &number, &unchanged, err, errlen) != 0)
+            NewVersion nv = { items[i].bytes, items[i].len, given[i], author, 0, options->has_from,
+                              options->has_until, options->from, options->until };
+            if (flow < 0 || put_version(store, flow, arts[i], &nv, at, &version, &number, &unchanged, err, errlen) != 0)
                 goto rollback;
-            if (pass == 1 && !unchanged && pin_subs(store, org, version, arts[i], err, errlen) != 0) goto rollback;
-            if (out)
-                fprintf(out, "%s %s '%s' version %d%s\n", unchanged ? "kept" : "deployed",
-                        pass == 0 ? "sub" : "flow", arts[i]->name, number, unchanged ? " (unchanged)" : "");
+            if (!author && pass == 1 && !unchanged && pin_subs(store, org, version, arts[i], err, errlen) != 0)
+                goto rollback;
+            if (author && !unchanged) drafted[ndrafted++] = arts[i]->name;
+            if (out) {
+                if (unchanged)
+                    fprintf(out, "kept %s '%s' version %d (unchanged)\n", kind, arts[i]->name, number);
+                else if (author)
+                    fprintf(out, "drafted %s '%s' version %d: waiting for approval\n", kind, arts[i]->name, number);
+                else
+                    fprintf(out, "deployed %s '%s' version %d\n", kind, arts[i]->name, number);
+            }
             char detail[256];
-            snprintf(detail, sizeof detail, "%s version %d", arts[i]->name, number);
-            if (!unchanged && store_audit(store, org, "deploy", detail, err, errlen) != 0) goto rollback;
+            snprintf(detail, sizeof detail, "%s%s '%s' version %d", author ? "draft of " : "", kind, arts[i]->name,
+                     number);
+            if (!unchanged && deploy_audit(store, org, author, "deploy", detail, err, errlen) != 0) goto rollback;
         }
-    int64_t clock;
-    char key[64];
-    snprintf(key, sizeof key, "clock:%lld", (long long)org);
-    if (!store_meta_get(store, key, &clock) && store_meta_set(store, key, at, err, errlen) != 0) goto rollback;
+    if (!author && start_clock(store, org, at, err, errlen) != 0) goto rollback;
     if (store_commit(store, err, errlen) != 0) goto rollback;
     status = 0;
+    if (author && options->approver && ndrafted > 0)
+        status = deploy_approve(store, org, drafted, ndrafted, options->approver, at, out, err, errlen);
     goto done;
 rollback:
     store_rollback(store);
@@ -270,5 +531,6 @@ done:
     }
     free(arts);
     free(given);
+    free(drafted);
     return status;
 }

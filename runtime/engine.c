@@ -41,7 +41,8 @@ typedef struct Loaded {
     const CatEvent *event;
     Cron cron;
     bool has_cron;
-    const char **iccids;        /* ICCID scope, sorted, for bsearch */
+    const char **iccids;        /* ICCID scope: a hash set (open addressing; NULL: empty) */
+    size_t iccid_mask;          /* its size - 1 */
     Value *inputs;
     bool *missing;              /* inputs without a value (test worlds only) */
     Arena arena;                /* inputs' strings */
@@ -173,9 +174,11 @@ static void loaded_free(Loaded *l)
     free(l);
 }
 
-static int cmp_text(const void *a, const void *b)
+static uint64_t iccid_hash(const char *s)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h ^ (h >> 32);
 }
 
 static int load_inputs(Engine *e, Loaded *l, char *err, size_t errlen)
@@ -247,7 +250,7 @@ static Loaded *load_version(Engine *e, int64_t version, char *err, size_t errlen
     for (int i = 0; i < e->nloaded; i++)
         if (e->loaded[i]->version == version) return e->loaded[i];
     sqlite3_stmt *st = store_stmt(e->store, "SELECT v.flow, v.number, v.artifact, coalesce(v.deployed, v.created),"
-                                            " v.state = 'active' FROM versions v WHERE v.id = ?1");
+                                            " v.state = 'active', v.window_from, v.window_until FROM versions v WHERE v.id = ?1");
     if (!st) {
         sql_fail(e, err, errlen);
         return NULL;
@@ -272,6 +275,15 @@ static Loaded *load_version(Engine *e, int64_t version, char *err, size_t errlen
         if (!ok) {
             l->art = NULL;
             snprintf(err, errlen, "flow version %lld does not verify: %s", (long long)version, why);
+        } else {   /* an activation window given at deploy overrides the artifact's */
+            if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+                l->art->has_active_from = true;
+                l->art->active_from = sqlite3_column_int64(st, 5);
+            }
+            if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+                l->art->has_active_until = true;
+                l->art->active_until = sqlite3_column_int64(st, 6);
+            }
         }
     }
     sqlite3_reset(st);
@@ -293,10 +305,17 @@ static Loaded *load_version(Engine *e, int64_t version, char *err, size_t errlen
         l->has_cron = cron_parse(l->art->cron, strlen(l->art->cron), &l->cron, &at) == NULL;
     }
     if (l->art->scope == ART_SCOPE_ICCIDS && l->art->nscope_items) {
-        l->iccids = malloc(l->art->nscope_items * sizeof *l->iccids);
+        size_t cap = 16;
+        while (cap < 2 * (size_t)l->art->nscope_items) cap *= 2;
+        l->iccids = calloc(cap, sizeof *l->iccids);
         if (!l->iccids) goto fail;
-        memcpy(l->iccids, l->art->scope_items, l->art->nscope_items * sizeof *l->iccids);
-        qsort(l->iccids, l->art->nscope_items, sizeof *l->iccids, cmp_text);
+        l->iccid_mask = cap - 1;
+        for (uint32_t i = 0; i < l->art->nscope_items; i++) {
+            const char *iccid = l->art->scope_items[i];
+            size_t k = (size_t)iccid_hash(iccid) & l->iccid_mask;
+            while (l->iccids[k] && strcmp(l->iccids[k], iccid) != 0) k = (k + 1) & l->iccid_mask;
+            l->iccids[k] = iccid;
+        }
     }
     Loaded **grown = realloc(e->loaded, (size_t)(e->nloaded + 1) * sizeof *grown);
     if (!grown) goto fail;
@@ -333,7 +352,8 @@ static int load_active(Engine *e, char *err, size_t errlen)
         return -1;
     }
     sqlite3_stmt *st = store_stmt(e->store, "SELECT v.id FROM versions v JOIN flows f ON f.id = v.flow"
-                                            " WHERE f.org = ?1 AND f.kind = 'flow' AND v.state = 'active' ORDER BY v.id");
+                                            " WHERE f.org = ?1 AND f.kind = 'flow' AND v.state = 'active'"
+                                            " AND f.enabled = 1 AND f.deleted IS NULL ORDER BY v.id");
     if (!st) return sql_fail(e, err, errlen);
     sqlite3_bind_int64(st, 1, e->org);
     int64_t ids[4096];
@@ -371,7 +391,9 @@ static bool in_scope(const Loaded *l, const Value *sim)
     case ART_SCOPE_ICCIDS: {
         if (!sim) return false;
         const char *key = sim[SIM_ICCID].as.s->data;
-        return bsearch(&key, l->iccids, a->nscope_items, sizeof *l->iccids, cmp_text) != NULL;
+        for (size_t k = (size_t)iccid_hash(key) & l->iccid_mask; l->iccids[k]; k = (k + 1) & l->iccid_mask)
+            if (strcmp(l->iccids[k], key) == 0) return true;
+        return false;
     }
     case ART_SCOPE_TAGS:
         for (uint32_t i = 0; sim && i < a->nscope_items; i++)

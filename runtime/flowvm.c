@@ -3,7 +3,8 @@
  *
  *   flowvm [--db FILE] [--org NAME] COMMAND ...
  *
- * Commands: sims import|list|show|transfer, deploy, ingest, tick, runs.
+ * Commands: sims import|list|show|transfer, ingest, tick, runs; the
+ * deployment commands (deploy_cli.c) and the delivery ones (deliver_cli.c).
  * Every command takes --db (default ./flow.db) and --org (default
  * "default") anywhere on its line.  spec/runtime.md documents them.
  */
@@ -15,7 +16,7 @@
 
 #include "../stdlib/format.h"
 #include "deliver_cli.h"
-#include "deploy.h"
+#include "deploy_cli.h"
 #include "engine.h"
 #include "history.h"
 #include "ingest.h"
@@ -23,7 +24,6 @@
 #include "store.h"
 
 #define MAX_ARGS 1024
-#define MAX_INPUTS_FILE (16u * 1024u * 1024u)
 
 typedef struct Cli {
     const char *db, *org;
@@ -39,8 +39,14 @@ static const char usage_text[] =
     "  sims list                           list the organisation's SIMs\n"
     "  sims show ICCID                     one SIM's record\n"
     "  sims transfer ICCID --to ORG        move a SIM to another organisation\n"
-    "  deploy ARTIFACT... [--inputs FILE.json] [--at TIME]\n"
-    "                                      make artifacts the active versions of their flows\n"
+    "  deploy ARTIFACT... (--as ADMIN [--approve-as ADMIN2] | --auto-approve) [--inputs FILE.json]\n"
+    "         [--at TIME] [--project P] [--from TIME] [--until TIME]\n"
+    "                                      draft versions of their flows, waiting for approval\n"
+    "  approve FLOW... | rollback FLOW --to N | enable|disable|delete|restore FLOW   (--as ADMIN)\n"
+    "  flows [--project P] | versions FLOW | diff FLOW V1 V2 | audit   (--as USER)\n"
+    "  users add NAME --role user|operator|admin [--as ADMIN] | users list\n"
+    "  export FLOW|--project P -o FILE [--keep-inputs|--strip-inputs] | import FILE [--inputs F]\n"
+    "                                      spec/deployments.md\n"
     "  ingest FILE|- [--batch N] [--now TIME]\n"
     "                                      process events (NDJSON)\n"
     "  tick [--until TIME]                 advance the clock: waits, schedules, dates, dormant SIMs\n"
@@ -105,23 +111,6 @@ static bool parse_time(const char *text, int64_t *out)
     return true;
 }
 
-static char *read_all(const char *path, size_t *len, size_t max)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *data = malloc(max + 1);
-    size_t n = data ? fread(data, 1, max + 1, f) : 0;
-    fclose(f);
-    if (!data || n > max) {
-        free(data);
-        errno = EFBIG;
-        return NULL;
-    }
-    data[n] = '\0';
-    *len = n;
-    return data;
-}
-
 static int open_store(Cli *c, bool create_org)
 {
     char err[512];
@@ -174,53 +163,6 @@ static int cmd_sims(Cli *c)
         return 0;
     }
     return usage();
-}
-
-/* ============================================================ deploy */
-
-static int cmd_deploy(Cli *c)
-{
-    const char *inputs_path = take(c, "--inputs"), *at_text = take(c, "--at");
-    if (c->nargs < 2 || leftover_options(c, 1)) return usage();
-    int64_t at = store_wall_clock();
-    if (at_text && !parse_time(at_text, &at)) return 2;
-    cJSON *inputs = NULL;
-    if (inputs_path) {
-        size_t len;
-        char *text = read_all(inputs_path, &len, MAX_INPUTS_FILE);
-        if (!text) return fail("cannot read the inputs file: %s", strerror(errno));
-        inputs = cJSON_ParseWithLength(text, len);
-        free(text);
-        if (!cJSON_IsObject(inputs)) {
-            cJSON_Delete(inputs);
-            return fail("%s: the inputs are a JSON object of input name -> value", inputs_path);
-        }
-    }
-    int n = c->nargs - 1, status = 1;
-    DeployItem *items = calloc((size_t)n, sizeof *items);
-    char **bytes = calloc((size_t)n, sizeof *bytes);
-    char err[1024];
-    for (int i = 0; items && bytes && i < n; i++) {
-        size_t len = 0;
-        bytes[i] = read_all(c->args[i + 1], &len, ART_MAX_BYTES);
-        if (!bytes[i]) {
-            fprintf(stderr, "flowvm: cannot read '%s': %s\n", c->args[i + 1], strerror(errno));
-            goto done;
-        }
-        items[i] = (DeployItem){ c->args[i + 1], (const uint8_t *)bytes[i], len };
-    }
-    if (!items || !bytes || open_store(c, true)) goto done;
-    if (deploy_artifacts(c->store, c->org_id, items, n, inputs, false, at, stdout, err, sizeof err) != 0) {
-        fprintf(stderr, "flowvm: deploy refused: %s\n", err);
-        goto done;
-    }
-    status = 0;
-done:
-    for (int i = 0; bytes && i < n; i++) free(bytes[i]);
-    free(bytes);
-    free(items);
-    cJSON_Delete(inputs);
-    return status;
 }
 
 /* ============================================================ ingest, tick */
@@ -340,7 +282,7 @@ int main(int argc, char **argv)
     const char *cmd = c.args[0];
     int rc;
     if (strcmp(cmd, "sims") == 0) rc = cmd_sims(&c);
-    else if (strcmp(cmd, "deploy") == 0) rc = cmd_deploy(&c);
+    else if (lcli_handles(cmd)) rc = lcli_run(c.db, c.org, c.nargs, c.args);
     else if (strcmp(cmd, "ingest") == 0) rc = cmd_ingest(&c);
     else if (strcmp(cmd, "tick") == 0) rc = cmd_tick(&c);
     else if (strcmp(cmd, "runs") == 0) rc = cmd_runs(&c);

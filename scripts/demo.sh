@@ -49,7 +49,7 @@ $flowvm --db "$db" sims import "$out/sims.csv"
 
 step "flowvm deploy: every artifact becomes the active version of its flow"
 echo '{"usage_hook": "https://hooks.acme.example/usage"}' > "$out/inputs.json"
-$flowvm --db "$db" deploy "$out"/*.art --inputs "$out/inputs.json" --at 2026-12-01T00:00:00Z
+$flowvm --db "$db" deploy --auto-approve "$out"/*.art --inputs "$out/inputs.json" --at 2026-12-01T00:00:00Z
 
 step "flowvm ingest: $nevents generated events over a week"
 scripts/gen_fleet.py events "$nevents" --sims "$nsims" --start 2026-12-01T00:00:00Z --days 7 > "$out/events.ndjson"

@@ -71,7 +71,7 @@ FLOW
 echo "{\"hook\": \"https://hooks.example.com/ok\"}" > "$tmp/in.json"
 printf 'iccid,status,quota\n89441000300000000012,active,1000000000\n' > "$tmp/sims.csv"
 fv sims import "$tmp/sims.csv" >/dev/null || bad "sims import"
-fv deploy "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-01-01T00:00:00Z >/dev/null || bad "deploy"
+fv deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-01-01T00:00:00Z >/dev/null || bad "deploy"
 echo '{"id":"e1","type":"data.usage","iccid":"89441000300000000012","time":"2026-02-01T10:00:00Z","used":5000000}' |
     fv ingest - >/dev/null 2>&1 || bad "ingest"
 expect_eq "the run put two rows in the outbox" 2 "$(q "SELECT count(*) FROM outbox")"

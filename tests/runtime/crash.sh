@@ -23,7 +23,7 @@ scripts/gen_fleet.py sims 2000 > "$tmp/sims.csv"
 scripts/gen_fleet.py events "$events" --sims 2000 --days 7 > "$tmp/events.ndjson"
 setup() {
     "$flowvm" --db "$1" sims import "$tmp/sims.csv" >/dev/null &&
-    "$flowvm" --db "$1" deploy "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-12-01T00:00:00Z >/dev/null
+    "$flowvm" --db "$1" deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-12-01T00:00:00Z >/dev/null
 }
 setup "$tmp/ref.db" && setup "$tmp/crash.db" || { echo "set-up failed"; exit 1; }
 "$flowvm" --db "$tmp/ref.db" ingest "$tmp/events.ndjson" --batch 500 --quiet || { echo "reference ingest failed"; exit 1; }

@@ -76,20 +76,20 @@ expect_eq "schema migrated" 1 "$(q "SELECT (SELECT user_version FROM pragma_user
 
 # ------------------------------------------------------------ deploy
 "$flowc" build flows -o "$tmp/art" >/dev/null
-out=$("$flowvm" --db "$db" deploy "$tmp"/art/*.art --at 2026-12-01T00:00:00Z 2>&1); rc=$?
+out=$("$flowvm" --db "$db" deploy --auto-approve "$tmp"/art/*.art --at 2026-12-01T00:00:00Z 2>&1); rc=$?
 expect_eq "deploy without a required input fails" 1 "$rc"
 expect_in "the missing input" "needs input 'usage_hook' (url), which has no default" "$out"
 echo '{"usage_hook": "http://not-https.example"}' > "$tmp/badin.json"
-out=$("$flowvm" --db "$db" deploy "$tmp"/art/*.art --inputs "$tmp/badin.json" 2>&1)
+out=$("$flowvm" --db "$db" deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/badin.json" 2>&1)
 expect_in "an input of the wrong type" "input 'usage_hook' of 'usage_alert' must be url" "$out"
 head -c 200 "$tmp/art/usage_cap.art" > "$tmp/cut.art"
-out=$("$flowvm" --db "$db" deploy "$tmp/cut.art" 2>&1)
+out=$("$flowvm" --db "$db" deploy --auto-approve "$tmp/cut.art" 2>&1)
 expect_in "a truncated artifact" "cut.art: not a valid artifact" "$out"
 echo '{"usage_hook": "https://hooks.acme.example/usage"}' > "$tmp/in.json"
-out=$("$flowvm" --db "$db" deploy "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-12-01T00:00:00Z 2>&1)
+out=$("$flowvm" --db "$db" deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-12-01T00:00:00Z 2>&1)
 expect_in "deploy" "deployed flow 'usage_cap' version 1" "$out"
 expect_eq "subs pinned" 1 "$(q "SELECT count(*) FROM version_subs vs JOIN versions v ON v.id = vs.version JOIN flows f ON f.id = v.flow WHERE f.name = 'usage_cap'")"
-out=$("$flowvm" --db "$db" deploy "$tmp"/art/*.art --inputs "$tmp/in.json" 2>&1)
+out=$("$flowvm" --db "$db" deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" 2>&1)
 expect_in "a second deploy keeps unchanged versions" "kept flow 'usage_cap' version 1 (unchanged)" "$out"
 
 # ------------------------------------------------------------ ingest: bad lines, the rest unharmed
@@ -138,7 +138,7 @@ expect_eq "re-delivery runs nothing again" "$runs_before" "$(q 'SELECT count(*) 
 sed 's/resumed after 24h/resumed after a day/' flows/fleet.flow > "$tmp/fleet2.flow"
 mkdir -p "$tmp/v2" && cp "$tmp/fleet2.flow" "$tmp/v2/fleet.flow"
 "$flowc" build "$tmp/v2" -o "$tmp/art2" >/dev/null
-"$flowvm" --db "$db" deploy "$tmp"/art2/*.art --inputs "$tmp/in.json" >/dev/null 2>&1
+"$flowvm" --db "$db" deploy --auto-approve "$tmp"/art2/*.art --inputs "$tmp/in.json" >/dev/null 2>&1
 expect_eq "a new version is active" 2 "$(q "SELECT v.number FROM versions v JOIN flows f ON f.id = v.flow WHERE f.name = 'notify_billing' AND v.state = 'active'")"
 out=$("$flowvm" --db "$db" tick --until 2026-12-03T11:00:00Z 2>&1)
 expect_eq "not due yet" waiting "$(q "SELECT r.status FROM runs r JOIN events e ON e.id = r.event WHERE e.key = 'e10'")"
@@ -169,7 +169,7 @@ flow divide {
 }
 FLOW
 "$flowc" build "$tmp/failing" -o "$tmp/art3" >/dev/null
-"$flowvm" --db "$db" deploy "$tmp/art3/divide.art" >/dev/null
+"$flowvm" --db "$db" deploy --auto-approve "$tmp/art3/divide.art" >/dev/null
 echo '{"id":"f1","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:00Z","from":"+1","text":"x"}' |
     "$flowvm" --db "$db" ingest - >/dev/null 2>&1
 out=$("$flowvm" --db "$db" runs --status failed)
