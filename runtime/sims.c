@@ -212,6 +212,19 @@ int sims_get(SimTable *t, const char *iccid, SimRec **out, char *err, size_t err
     return load(t, iccid, out, err, errlen);
 }
 
+/* Only numbers, times, booleans changed (a usage event): set in place, no
+ * repacking. */
+static bool scalars_only(const SimRec *rec, const Value *fields)
+{
+    for (int f = 0; f < SIM_NFIELDS; f++) {
+        const Value *a = &rec->f[f], *b = &fields[f];
+        if (a->tag == b->tag && a->tag < VAL_STR) continue;
+        if (a->tag == b->tag && memcmp(&a->as, &b->as, sizeof a->as) == 0) continue;   /* the record's own copy */
+        return false;
+    }
+    return true;
+}
+
 int sims_set(SimTable *t, SimRec *rec, const Value *fields)
 {
     (void)t;
@@ -220,6 +233,10 @@ int sims_set(SimTable *t, SimRec *rec, const Value *fields)
         if (f != SIM_MONTH_USAGE && f != SIM_DATA_LEFT && f != SIM_DAYS_LEFT && !val_equal(&rec->f[f], &fields[f]))
             rec->doc_dirty = true;
     rec->dirty = true;
+    if (scalars_only(rec, fields)) {
+        memcpy(rec->f, fields, sizeof rec->f);
+        return 0;
+    }
     return pack(rec, fields);
 }
 
