@@ -90,7 +90,7 @@ for ((i = 0; i < n; i++)); do echo "url = \"$url\""; done > "$tmp/urls.cfg"
 # CPU seconds nginx's workers have used so far
 nginx_cpu() { local t=0 p; for p in $(pgrep -P "$(cat "$tmp/nginx.pid")"); do t=$((t + $(awk '{ print $14 + $15 }' /proc/$p/stat))); done; echo "$t"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-flow_rates=() curl_rates=() rss=()
+flow_rates=() curl_rates=() rss=() flow_cpu=() curl_cpu=()
 status=0
 for ((r = 1; r <= runs; r++)); do
     cp "$tmp/base.db" "$db"; rm -f "$db-wal" "$db-shm"
@@ -108,7 +108,7 @@ for ((r = 1; r <= runs; r++)); do
     rss+=("$(cut -d" " -f1 "$tmp/rss")"); [ -n "${VERBOSE:-}" ] && echo "flowvm: peak KB, wall, user, sys: $(cat "$tmp/rss")"
     c2=$(nginx_cpu)
     t0=$(date +%s.%N)
-    ${CURL_TIME:-} ${CURL_PROFILE:-} curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
+    ${CURL_PROFILE:-} /usr/bin/time -f "%M %e %U %S" -o "$tmp/curl.rss" curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
         --data-binary @"$tmp/body.json" -K "$tmp/urls.cfg" -o /dev/null -w '%{http_code}\n' > "$tmp/codes" 2>/dev/null || true
     t1=$(date +%s.%N)
     c3=$(nginx_cpu)
@@ -116,11 +116,16 @@ for ((r = 1; r <= runs; r++)); do
     ok=$(grep -c '^204$' "$tmp/codes")
     [ "$ok" = "$n" ] || echo "deliver.sh: curl got $ok answers 204 of $n: $(sort "$tmp/codes" | uniq -c | grep -v " 204$" | tr "\n" " ")"
     curl_rates+=("$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')")
-    echo "round $r: flowvm deliver ${flow_rates[-1]}/s (peak RSS $(( ${rss[-1]} / 1024 )) MB), curl --parallel ${curl_rates[-1]}/s"
+    # CPU time per delivery (user + system): steadier than rates on a busy machine
+    flow_cpu+=("$(awk -v n="$n" '{ printf "%.1f", ($3 + $4) * 1e6 / n }' "$tmp/rss")")
+    curl_cpu+=("$(awk -v n="$n" '{ printf "%.1f", ($3 + $4) * 1e6 / n }' "$tmp/curl.rss")")
+    echo "round $r: flowvm deliver ${flow_rates[-1]}/s, ${flow_cpu[-1]} us CPU each (peak RSS $(( ${rss[-1]} / 1024 )) MB);" \
+         "curl --parallel ${curl_rates[-1]}/s, ${curl_cpu[-1]} us CPU each"
 done
 [ "$status" = 0 ] || exit 1
 f=$(median "${flow_rates[@]}") c=$(median "${curl_rates[@]}")
-echo "median: flowvm deliver $f deliveries/s, curl --parallel $c/s (flowvm / curl $(awk -v a="$f" -v b="$c" 'BEGIN { printf "%.2f", a / b }'))"
+echo "median: flowvm deliver $f deliveries/s, curl --parallel $c/s (flowvm / curl $(awk -v a="$f" -v b="$c" 'BEGIN { printf "%.2f", a / b }'));" \
+     "CPU per delivery: flowvm $(median "${flow_cpu[@]}") us, curl $(median "${curl_cpu[@]}") us"
 if [ "$f" -ge 2000 ] && [ "$f" -ge "$c" ]; then
     echo "goal met: at least 2,000/s and no slower than curl"
 else
