@@ -15,13 +15,12 @@
 
 #include "../stdlib/format.h"
 #include "../vm/vm.h"
+#include "bundle.h"
 #include "deploy.h"
 #include "store.h"
 
 #define LCLI_MAX_FILE (64u * 1024u * 1024u)
 #define LCLI_MAX_DIFF_LINES 4000
-#define BUNDLE_FORMAT "flow-bundle"
-#define BUNDLE_VERSION 1
 
 typedef enum { ROLE_USER, ROLE_OPERATOR, ROLE_ADMIN } Role;
 static const char *const role_names[] = { "user", "operator", "admin" };
@@ -589,12 +588,47 @@ static int cmd_audit(Cli *c)
 
 static int cmd_export(Cli *c)
 {
-    return fail("export is not implemented yet%s", "");
+    const char *project = take(c, "--project"), *path = take(c, "-o");
+    bool keep = take_flag(c, "--keep-inputs"), strip = take_flag(c, "--strip-inputs");
+    if ((c->nargs != 2 && !(c->nargs == 1 && project)) || (c->nargs == 2 && project) || !path || leftover_options(c))
+        return usage_of("export FLOW|--project P -o FILE [--keep-inputs|--strip-inputs] --as USER");
+    if (keep && strip) return fail("give --keep-inputs or --strip-inputs, not both%s", "");
+    if (!allowed(c, ROLE_OPERATOR, "exporting")) return 1;
+    char *text = bundle_export(c->store, c->org_id, c->nargs == 2 ? c->args[1] : NULL, project, !strip, c->err,
+                               sizeof c->err);
+    if (!text) return fail("export refused: %s", c->err);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0) ok = false;
+    free(text);
+    if (!ok) return fail("cannot write the bundle: %s", strerror(errno));
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s%s to %s", c->nargs == 2 ? "flow " : "project ", c->nargs == 2 ? c->args[1] : project,
+             path);
+    if (deploy_audit(c->store, c->org_id, c->as, "export", detail, c->err, sizeof c->err) != 0)
+        return fail("%s", c->err);
+    printf("exported %s%s (inputs %s) to %s\n", c->nargs == 2 ? "flow " : "project ",
+           c->nargs == 2 ? c->args[1] : project, strip ? "stripped" : "kept", path);
+    return 0;
 }
 
 static int cmd_import(Cli *c)
 {
-    return fail("import is not implemented yet%s", "");
+    const char *inputs_path = take(c, "--inputs");
+    if (c->nargs != 2 || leftover_options(c)) return usage_of("import FILE [--inputs FILE.json] --as ADMIN");
+    if (!allowed(c, ROLE_ADMIN, "importing")) return 1;
+    cJSON *inputs = inputs_path ? read_inputs(inputs_path) : NULL;
+    if (inputs_path && !inputs) return 1;
+    size_t len = 0;
+    char *text = read_all(c->args[1], &len, LCLI_MAX_FILE);
+    int rc = 1;
+    if (!text) fprintf(stderr, "flowvm: cannot read '%s': %s\n", c->args[1], strerror(errno));
+    else if (bundle_import(c->store, c->org_id, c->args[1], text, len, inputs, c->as, stdout, c->err, sizeof c->err) != 0)
+        fprintf(stderr, "flowvm: import refused: %s\n", c->err);
+    else rc = 0;
+    free(text);
+    cJSON_Delete(inputs);
+    return rc;
 }
 
 /* ============================================================ dispatch */

@@ -180,5 +180,82 @@ for a in "ann user add: user 'ann' as admin" "bob approve: flow 'cap' version 1 
     expect_in "audited: $a" "$a" "$out"
 done
 
+# ------------------------------------------------------------ export and import
+mkdir -p "$tmp/ex"
+cat > "$tmp/ex/ex.flow" <<'FLOW'
+input ops: string
+
+flow capx {
+  on    data.usage
+  when  event.used >= 100% of sim.quota
+  do    { wait 1h
+          suspend sim
+          note("capped for ${ops}") }
+}
+
+sub note(why: string) {
+  tag sim why
+}
+FLOW
+"$flowc" build "$tmp/ex" -o "$tmp/aex" >/dev/null || bad "build ex"
+echo '{"ops": "noc"}' > "$tmp/ops.json"
+ea=$tmp/ea.db eb=$tmp/eb.db ec=$tmp/ec.db
+for d in "$ea" "$eb" "$ec"; do
+    "$flowvm" --db "$d" users add ann --role admin >/dev/null
+    "$flowvm" --db "$d" users add bob --role admin --as ann >/dev/null
+    "$flowvm" --db "$d" users add olga --role operator --as ann >/dev/null
+    "$flowvm" --db "$d" users add uma --role user --as ann >/dev/null
+    "$flowvm" --db "$d" sims import "$tmp/sims.csv" >/dev/null
+done
+out=$("$flowvm" --db "$ea" deploy "$tmp"/aex/*.art --inputs "$tmp/ops.json" --as ann --approve-as bob --at 2026-12-01T00:00:00Z 2>&1)
+expect_in "the sub approved first" "approved sub 'note' version 1: active" "$out"
+expect_in "then the flow" "approved flow 'capx' version 1: active" "$out"
+expect_in "pinned subs in the history" "subs note version 1" "$("$flowvm" --db "$ea" versions capx --as olga)"
+out=$("$flowvm" --db "$ea" export capx -o "$tmp/b.json" --as uma 2>&1)
+expect_in "a user does not export" "flowvm: permission denied: uma is a user; exporting needs the operator role" "$out"
+expect_in "export a flow" "exported flow capx (inputs kept) to $tmp/b.json" "$("$flowvm" --db "$ea" export capx -o "$tmp/b.json" --as olga 2>&1)"
+expect_in "the bundle holds the sub" '"name":	"note"' "$(cat "$tmp/b.json")"
+expect_in "and the source" 'flow capx {' "$(cat "$tmp/b.json")"
+"$flowvm" --db "$ea" export --project default -o "$tmp/bs.json" --strip-inputs --as olga >/dev/null
+expect_in "stripped inputs" '"inputs":	"stripped"' "$(cat "$tmp/bs.json")"
+out=$("$flowvm" --db "$eb" import "$tmp/b.json" --as olga 2>&1)
+expect_in "an operator does not import" "flowvm: permission denied: olga is an operator; importing needs the admin role" "$out"
+out=$("$flowvm" --db "$eb" import "$tmp/b.json" --as ann 2>&1)
+expect_in "import" "imported flow 'capx': 1 versions" "$out"
+out=$("$flowvm" --db "$eb" import "$tmp/b.json" --as ann 2>&1)
+expect_in "import twice" "flowvm: import refused: $tmp/b.json: sub 'note' exists already in this organisation: nothing imported" "$out"
+out=$("$flowvm" --db "$ec" import "$tmp/bs.json" --as ann 2>&1)
+expect_in "stripped inputs are needed again" "needs input 'ops' (string), which has no default: give it in --inputs" "$out"
+expect_in "stripped inputs given" "imported flow 'capx'" "$("$flowvm" --db "$ec" import "$tmp/bs.json" --inputs "$tmp/ops.json" --as ann 2>&1)"
+printf '{"id":"x1","type":"data.usage","iccid":"89441000300000000012","time":"2026-12-02T10:00:00Z","used":1000000000}\n{"id":"x2","type":"data.usage","iccid":"89441000300000000020","time":"2026-12-02T10:30:00Z","used":10}\n' > "$tmp/x.ndjson"
+dumpdb() { sqlite3 "$1" "SELECT f.name, v.number, e.key, r.status FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow JOIN events e ON e.id = r.event ORDER BY e.key, f.name;
+    SELECT a.kind, a.body FROM actions a JOIN runs r ON r.id = a.run JOIN events e ON e.id = r.event ORDER BY e.key, a.id;
+    SELECT iccid, status FROM sims ORDER BY iccid;"; }
+for d in "$ea" "$eb" "$ec"; do
+    "$flowvm" --db "$d" ingest "$tmp/x.ndjson" --now 2026-12-02T10:30:00Z >/dev/null
+    "$flowvm" --db "$d" tick --until 2026-12-02T12:00:00Z >/dev/null
+done
+expect_in "the original suspends" "suspend" "$(dumpdb "$ea")"
+expect_eq "imported: the same runs and actions" "$(dumpdb "$ea")" "$(dumpdb "$eb")"
+expect_eq "imported with inputs given again: the same" "$(dumpdb "$ea")" "$(dumpdb "$ec")"
+echo '{"format": "something"}' > "$tmp/no.json"
+expect_in "not a bundle" "flowvm: import refused: $tmp/no.json is not a Flow bundle (a JSON object with \"format\": \"flow-bundle\")" "$("$flowvm" --db "$ec" import "$tmp/no.json" --as ann 2>&1)"
+"$flowvm" --db "$tmp/ed.db" users add ann --role admin >/dev/null
+sed 's/"format_version":	1/"format_version":	2/' "$tmp/b.json" > "$tmp/v2.json"
+expect_in "a newer bundle" "flowvm: import refused: $tmp/v2.json: bundle format version 2 is not supported (this flowvm reads version 1)" "$("$flowvm" --db "$tmp/ed.db" import "$tmp/v2.json" --as ann 2>&1)"
+python3 - "$tmp/b.json" "$tmp/bad.json" <<'PY'
+import json, sys, base64
+b = json.load(open(sys.argv[1]))
+v = b["flows"][1]["versions"][0]
+raw = bytearray(base64.b64decode(v["artifact"])); raw[len(raw) // 2] ^= 0xff
+v["artifact"] = base64.b64encode(bytes(raw)).decode()
+json.dump(b, open(sys.argv[2], "w"))
+PY
+out=$("$flowvm" --db "$tmp/ed.db" import "$tmp/bad.json" --as ann 2>&1)
+expect_in "an altered artifact is verified" "flowvm: import refused: $tmp/bad.json: flow 'capx' version 1: not a valid artifact: " "$out"
+expect_eq "nothing imported" 0 "$(sqlite3 "$tmp/ed.db" 'SELECT count(*) FROM flows')"
+expect_in "audited: export" "olga export: flow capx to $tmp/b.json" "$("$flowvm" --db "$ea" audit --as olga)"
+expect_in "audited: import" "ann import: flow 'capx' with 1 versions from $tmp/b.json" "$("$flowvm" --db "$eb" audit --as olga)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
