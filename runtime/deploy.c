@@ -362,13 +362,12 @@ done:
     return status;
 }
 
-int deploy_approve(Store *store, int64_t org, const char *const *names, int nnames, const char *approver, int64_t at,
-                   FILE *out, char *err, size_t errlen)
+/* Approves the named drafts (subs first) inside the caller's transaction. */
+static int approve_in_tx(Store *store, int64_t org, const char *const *names, int nnames, const char *approver,
+                         int64_t at, FILE *out, char *err, size_t errlen)
 {
-    if (store_begin(store, err, errlen) != 0) return -1;
     bool *found = calloc((size_t)(nnames ? nnames : 1), sizeof *found);
     if (!found) {
-        store_rollback(store);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -386,7 +385,16 @@ int deploy_approve(Store *store, int64_t org, const char *const *names, int nnam
             status = -1;
         }
     free(found);
-    if (status == 0 && store_commit(store, err, errlen) == 0) return 0;
+    return status;
+}
+
+int deploy_approve(Store *store, int64_t org, const char *const *names, int nnames, const char *approver, int64_t at,
+                   FILE *out, char *err, size_t errlen)
+{
+    if (store_begin(store, err, errlen) != 0) return -1;
+    if (approve_in_tx(store, org, names, nnames, approver, at, out, err, errlen) == 0 &&
+        store_commit(store, err, errlen) == 0)
+        return 0;
     store_rollback(store);
     return -1;
 }
@@ -517,10 +525,11 @@ int deploy_versions(Store *store, int64_t org, const DeployItem *items, int nite
             if (!unchanged && deploy_audit(store, org, author, "deploy", detail, err, errlen) != 0) goto rollback;
         }
     if (!author && start_clock(store, org, at, err, errlen) != 0) goto rollback;
+    if (author && options->approver && ndrafted > 0 &&
+        approve_in_tx(store, org, drafted, ndrafted, options->approver, at, out, err, errlen) != 0)
+        goto rollback;
     if (store_commit(store, err, errlen) != 0) goto rollback;
     status = 0;
-    if (author && options->approver && ndrafted > 0)
-        status = deploy_approve(store, org, drafted, ndrafted, options->approver, at, out, err, errlen);
     goto done;
 rollback:
     store_rollback(store);

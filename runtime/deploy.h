@@ -47,7 +47,7 @@ int deploy_artifacts(Store *store, int64_t org, const DeployItem *items, int nit
                      bool allow_missing, int64_t at, FILE *out, char *err, size_t errlen);
 
 /* The same with options: drafts by `author` (approved at once by
- * `approver` when given), a project, an activation window.  Also refuses a
+ * `approver` when given, in the same transaction), a project, an activation window.  Also refuses a
  * flow beyond DEPLOY_MAX_FLOWS in its project, a deleted flow, a flow of
  * another project. */
 int deploy_versions(Store *store, int64_t org, const DeployItem *items, int nitems, const cJSON *inputs,

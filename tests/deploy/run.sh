@@ -157,6 +157,9 @@ fv delete f19 --as ann >/dev/null
 fv deploy "$tmp/am/f20.art" --as bob --project other >/dev/null
 fv deploy "$tmp/am/f19.art" --as bob >/dev/null 2>&1
 expect_in "--approve-as: draft and approval at once" "approved flow 'f1' version" "$(fv deploy "$tmp/a2/cap.art" "$tmp/am/f1.art" --as bob --approve-as ann 2>&1)"
+out=$(fv deploy "$tmp/a1/cap.art" --as bob --approve-as bob 2>&1)
+expect_in "--approve-as oneself" "flowvm: deploy refused: bob cannot approve their own draft: flow 'cap' version" "$out"
+expect_eq "a refused --approve-as keeps no draft" 0 "$(q "SELECT count(*) FROM versions v JOIN flows f ON f.id = v.flow WHERE f.name = 'cap' AND v.state = 'draft'")"
 fv delete f18 --as ann >/dev/null
 mkdir -p "$tmp/x"; flow_src x 1 > "$tmp/x/x.flow"; "$flowc" build "$tmp/x" -o "$tmp/ax" >/dev/null
 fv deploy "$tmp/ax/x.art" --as ann >/dev/null
