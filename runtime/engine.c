@@ -43,6 +43,7 @@ typedef struct Loaded {
     bool has_cron;
     const char **iccids;        /* ICCID scope: a hash set (open addressing; NULL: empty) */
     size_t iccid_mask;          /* its size - 1 */
+    const VStr *name;           /* flow.name, made once */
     Value *inputs;
     bool *missing;              /* inputs without a value (test worlds only) */
     Arena arena;                /* inputs' strings */
@@ -67,7 +68,8 @@ struct Engine {
     TrigEntry *trig;
     size_t trig_cap, trig_count;
     Value unknown_sim[SIM_NFIELDS];
-    Arena fixed;                /* unknown_sim */
+    Arena fixed;                /* unknown_sim, empty */
+    const VStr *empty;          /* "" */
     Arena scratch;              /* per event */
     EngStats stats;
     char clock_key[48];
@@ -295,6 +297,7 @@ static Loaded *load_version(Engine *e, int64_t version, char *err, size_t errlen
         goto fail;
     }
     l->run = vm_run_new(l->program, NULL);
+    l->name = json_str(&l->arena, l->art->name, strlen(l->art->name));
     l->event = cat_event_find(l->art->event, strlen(l->art->event));
     if (!l->run || !l->event) {
         snprintf(err, errlen, "flow '%s' version %d cannot run", l->art->name, l->number);
@@ -383,7 +386,8 @@ static bool has_text(const Value *list, const char *text)
     return false;
 }
 
-static bool in_scope(const Loaded *l, const Value *sim)
+/* hash: the SIM's iccid_hash, 0 until computed */
+static bool in_scope(const Loaded *l, const Value *sim, uint64_t *hash)
 {
     const Artifact *a = l->art;
     switch (a->scope) {
@@ -391,7 +395,8 @@ static bool in_scope(const Loaded *l, const Value *sim)
     case ART_SCOPE_ICCIDS: {
         if (!sim) return false;
         const char *key = sim[SIM_ICCID].as.s->data;
-        for (size_t k = (size_t)iccid_hash(key) & l->iccid_mask; l->iccids[k]; k = (k + 1) & l->iccid_mask)
+        if (!*hash) *hash = iccid_hash(key);
+        for (size_t k = (size_t)*hash & l->iccid_mask; l->iccids[k]; k = (k + 1) & l->iccid_mask)
             if (strcmp(l->iccids[k], key) == 0) return true;
         return false;
     }
@@ -420,6 +425,7 @@ Engine *eng_open(Store *store, int64_t org, const EngOptions *options, char *err
     snprintf(e->clock_key, sizeof e->clock_key, "clock:%lld", (long long)org);
     arena_init(&e->fixed, 0);
     arena_init(&e->scratch, 0);
+    e->empty = json_str(&e->fixed, "", 0);
     e->sims = sims_new(store);
     cJSON *blank = cJSON_Parse("{\"iccid\": \"89441000300000000012\"}");
     int ok = e->sims && blank && json_to_sim(blank, &e->fixed, e->unknown_sim, err, errlen) == 0;
@@ -499,9 +505,8 @@ static void make_env(Engine *e, const Loaded *l, const EvCtx *ev, int64_t now, c
     env->inputs = l->inputs;
     env->ninputs = l->art->ninputs;
     env->ctx[CTX_NOW] = val_integral(VAL_TIME, now);
-    const VStr *name = json_str(&e->scratch, l->art->name, strlen(l->art->name));
-    const VStr *rid = json_str(&e->scratch, run_id, strlen(run_id));
-    env->ctx[CTX_FLOW_NAME] = name ? val_str(name) : val_nil();
+    const VStr *rid = run_id[0] || !e->empty ? json_str(&e->scratch, run_id, strlen(run_id)) : e->empty;
+    env->ctx[CTX_FLOW_NAME] = l->name ? val_str(l->name) : val_nil();
     env->ctx[CTX_FLOW_VERSION] = val_integral(VAL_INT, l->number);
     env->ctx[CTX_RUN_ID] = rid ? val_str(rid) : val_nil();
 }
@@ -726,9 +731,10 @@ static int evaluate(Engine *e, const EvCtx *ev, Loaded *only, char *err, size_t 
 {
     int t = (int)(ev->type - cat_events);
     int n = only ? 1 : e->nby_event[t];
+    uint64_t hash = 0;
     for (int i = 0; i < n; i++) {
         Loaded *l = only ? only : e->by_event[t][i];
-        if (!in_scope(l, ev->sim ? ev->sim->f : NULL)) continue;
+        if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) continue;
         if (!scope_active(l->art, ev->time, l->deployed)) continue;
         if (decide(e, l, ev, err, errlen) != 0) return -1;
     }

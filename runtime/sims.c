@@ -259,22 +259,29 @@ fail:
     return -1;
 }
 
+/* The SIM's sim_usage row: updated (it has one since its import), inserted
+ * when it has none. */
 static int write_usage(Store *store, SimRec *rec, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = store_stmt(store, "INSERT INTO sim_usage (sim, month_usage, data_left, days_left, last_usage)"
-                                         " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sim) DO UPDATE SET"
-                                         " month_usage = excluded.month_usage, data_left = excluded.data_left,"
-                                         " days_left = excluded.days_left, last_usage = excluded.last_usage");
-    if (!st) {
-        snprintf(err, errlen, "store: %s", store_errmsg(store));
-        return -1;
+    static const char *const sql[2] = {
+        "UPDATE sim_usage SET month_usage = ?2, data_left = ?3, days_left = ?4, last_usage = ?5 WHERE sim = ?1",
+        "INSERT INTO sim_usage (sim, month_usage, data_left, days_left, last_usage) VALUES (?1, ?2, ?3, ?4, ?5)",
+    };
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = store_stmt(store, sql[i]);
+        if (!st) {
+            snprintf(err, errlen, "store: %s", store_errmsg(store));
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, rec->id);
+        sqlite3_bind_int64(st, 2, rec->f[SIM_MONTH_USAGE].as.i);
+        sqlite3_bind_int64(st, 3, rec->f[SIM_DATA_LEFT].as.i);
+        sqlite3_bind_int64(st, 4, rec->f[SIM_DAYS_LEFT].as.i);
+        if (rec->last_usage) sqlite3_bind_int64(st, 5, rec->last_usage);
+        if (store_step_done(store, st, err, errlen) != 0) return -1;
+        if (sqlite3_changes(store->db) > 0) return 0;
     }
-    sqlite3_bind_int64(st, 1, rec->id);
-    sqlite3_bind_int64(st, 2, rec->f[SIM_MONTH_USAGE].as.i);
-    sqlite3_bind_int64(st, 3, rec->f[SIM_DATA_LEFT].as.i);
-    sqlite3_bind_int64(st, 4, rec->f[SIM_DAYS_LEFT].as.i);
-    if (rec->last_usage) sqlite3_bind_int64(st, 5, rec->last_usage);
-    return store_step_done(store, st, err, errlen);
+    return 0;
 }
 
 /* The doc and searched columns when they changed, sim_usage always. */
