@@ -23,7 +23,8 @@ rm -rf "$out/src" "$out/art" && mkdir -p "$out/src" "$out/art"
 "$build/bench/flow_peer" --source | awk -v dir="$out/src" '
     /^\/\/ The peer workload.s flows/ { n++ } { print > (dir "/p" n ".flow") }'
 for f in "$out"/src/p*.flow; do
-    p=$out/src/$(basename "$f" .flow); mkdir -p "$p" && mv "$f" "$p/" && "$flowc" build "$p" -o "$out/art" >/dev/null || exit 1
+    n=$(basename "$f" .flow) p=$out/src/$(basename "$f" .flow)
+    mkdir -p "$p" "$out/art/$n" && mv "$f" "$p/" && "$flowc" build "$p" -o "$out/art/$n" >/dev/null || exit 1
 done
 [ -s "$out/sims.ndjson" ] || bench/gen_peer.py sims > "$out/sims.ndjson"
 if [ ! -s "$out/events-$events.ndjson" ]; then
@@ -33,7 +34,9 @@ fi
 db=$out/peer.db
 rm -f "$db" "$db-wal" "$db-shm"
 "$flowvm" --db "$db" sims import "$out/sims.ndjson" >/dev/null || exit 1
-"$flowvm" --db "$db" deploy --auto-approve "$out"/art/*.art --at 2027-01-01T00:00:00Z >/dev/null || exit 1
+for p in "$out"/art/p*; do   # one deployment project each (a project holds at most 20 flows)
+    "$flowvm" --db "$db" deploy --auto-approve "$p"/*.art --project "$(basename "$p")" --at 2027-01-01T00:00:00Z >/dev/null || exit 1
+done
 report=$("$flowvm" --db "$db" ingest "$out/events-$events.ndjson" --batch "$batch") || { echo "$report"; exit 1; }
 echo "$report" | sed 's/^/  /'
 fires=$(sqlite3 "$db" "SELECT count(*) FROM runs")
