@@ -170,9 +170,29 @@ expect_in "restore beyond the limit" "flowvm: project 'default' already has 20 f
 # ------------------------------------------------------------ activation window at deploy
 out=$(fv deploy "$tmp/a1/cap.art" --as ann --approve-as bob --from 2027-01-01T00:00:00Z 2>&1)
 expect_in "a window given at deploy" "approved flow 'cap' version" "$out"
+rearm() {   # ID TIME: an event below the quota re-arms cap for the SIM
+    printf '{"id":"%s","type":"data.usage","iccid":"89441000300000000020","time":"%s","used":10}\n' "$1" "$2" > "$tmp/r.ndjson"
+    fv ingest "$tmp/r.ndjson" --now "$2" >/dev/null
+}
+rearm r5 2026-12-02T13:59:00Z
 printf '{"id":"e5","type":"data.usage","iccid":"89441000300000000020","time":"2026-12-02T14:00:00Z","used":1000000000}\n' > "$tmp/e5.ndjson"
 fv ingest "$tmp/e5.ndjson" --now 2026-12-02T14:00:00Z >/dev/null
 expect_eq "not active before its window" 0 "$(q "SELECT count(*) FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE e.key = 'e5' AND f.name = 'cap'")"
+
+fv deploy "$tmp/a2/cap.art" --as ann --approve-as bob --at 2026-12-02T14:05:00Z >/dev/null
+rearm r5b 2026-12-02T14:06:00Z
+printf '{"id":"e5b","type":"data.usage","iccid":"89441000300000000020","time":"2026-12-02T14:07:00Z","used":1000000000}\n' > "$tmp/e5b.ndjson"
+fv ingest "$tmp/e5b.ndjson" --now 2026-12-02T14:07:00Z >/dev/null
+expect_eq "without a window it runs (the control)" 1 "$(q "SELECT count(*) FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE e.key = 'e5b' AND f.name = 'cap'")"
+out=$(fv deploy "$tmp/a1/cap.art" --as ann --approve-as bob --at 2026-12-02T14:10:00Z --until 2026-12-02T14:20:00Z 2>&1)
+expect_in "an expiry given at deploy" "approved flow 'cap' version" "$out"
+rearm r6 2026-12-02T14:29:00Z
+printf '{"id":"e6","type":"data.usage","iccid":"89441000300000000020","time":"2026-12-02T14:30:00Z","used":1000000000}\n' > "$tmp/e6.ndjson"
+fv ingest "$tmp/e6.ndjson" --now 2026-12-02T14:30:00Z >/dev/null
+expect_eq "not active after its expiry" 0 "$(q "SELECT count(*) FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE e.key = 'e6' AND f.name = 'cap'")"
+expect_in "the window in the history" "window until 2026-12-02T14:20:00Z" "$(fv versions cap --as olga)"
+out=$(fv deploy "$tmp/a1/cap.art" 2>&1)
+expect_in "deploy without --as" "flowvm: deploying needs --as USER" "$out"
 
 # ------------------------------------------------------------ the audit log
 out=$(fv audit --as uma 2>&1)
