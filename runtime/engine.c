@@ -777,7 +777,7 @@ static int update_sim(Engine *e, const EvCtx *ev)
     }
     if (usage && ev->sim->last_usage != ev->time) {
         ev->sim->last_usage = ev->time;
-        ev->sim->dirty = true;
+        if (sims_touch(e->sims, ev->sim) != 0) return -1;
     }
     return changed ? sims_set(e->sims, ev->sim, f) : 0;
 }

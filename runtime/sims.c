@@ -67,8 +67,10 @@ static bool same_tags(const Value *a, const Value *b)
 
 struct SimTable {
     Store *store;
-    SimRec **slots;          /* open addressing by ICCID; NULL: empty */
+    struct Slot { uint64_t hash; SimRec *rec; } *slots;   /* open addressing by ICCID; rec NULL: empty */
     size_t cap, count;
+    SimRec **dirty;          /* the records changed since the last flush (SimRec.listed) */
+    size_t ndirty, dirty_cap;
 };
 
 static uint64_t hash_text(const char *s)
@@ -95,12 +97,13 @@ SimTable *sims_new(Store *store)
 void sims_forget(SimTable *t)
 {
     for (size_t i = 0; i < t->cap; i++) {
-        if (!t->slots[i]) continue;
-        free(t->slots[i]->block);
-        free(t->slots[i]);
-        t->slots[i] = NULL;
+        if (!t->slots[i].rec) continue;
+        free(t->slots[i].rec->block);
+        free(t->slots[i].rec);
+        t->slots[i].rec = NULL;
     }
     t->count = 0;
+    t->ndirty = 0;
 }
 
 void sims_free(SimTable *t)
@@ -108,13 +111,17 @@ void sims_free(SimTable *t)
     if (!t) return;
     sims_forget(t);
     free(t->slots);
+    free(t->dirty);
     free(t);
 }
 
-static SimRec **slot_of(SimTable *t, const char *iccid)
+static struct Slot *slot_of(SimTable *t, const char *iccid)
 {
-    size_t i = hash_text(iccid) & (t->cap - 1);
-    while (t->slots[i] && strcmp(t->slots[i]->f[SIM_ICCID].as.s->data, iccid) != 0) i = (i + 1) & (t->cap - 1);
+    uint64_t h = hash_text(iccid);
+    size_t i = h & (t->cap - 1);
+    while (t->slots[i].rec && (t->slots[i].hash != h || strcmp(t->slots[i].rec->f[SIM_ICCID].as.s->data, iccid) != 0))
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i].hash = h;   /* the key's hash, for an insertion into an empty slot */
     return &t->slots[i];
 }
 
@@ -122,7 +129,7 @@ static int insert(SimTable *t, SimRec *rec)
 {
     if ((t->count + 1) * 2 > t->cap) {
         size_t old_cap = t->cap;
-        SimRec **old = t->slots;
+        struct Slot *old = t->slots;
         t->slots = calloc(old_cap * 2, sizeof *t->slots);
         if (!t->slots) {
             t->slots = old;
@@ -130,10 +137,10 @@ static int insert(SimTable *t, SimRec *rec)
         }
         t->cap = old_cap * 2;
         for (size_t i = 0; i < old_cap; i++)
-            if (old[i]) *slot_of(t, old[i]->f[SIM_ICCID].as.s->data) = old[i];
+            if (old[i].rec) slot_of(t, old[i].rec->f[SIM_ICCID].as.s->data)->rec = old[i].rec;
         free(old);
     }
-    *slot_of(t, rec->f[SIM_ICCID].as.s->data) = rec;
+    slot_of(t, rec->f[SIM_ICCID].as.s->data)->rec = rec;
     t->count++;
     return 0;
 }
@@ -204,7 +211,7 @@ static int load(SimTable *t, const char *iccid, SimRec **out, char *err, size_t 
 
 int sims_get(SimTable *t, const char *iccid, SimRec **out, char *err, size_t errlen)
 {
-    SimRec *rec = *slot_of(t, iccid);
+    SimRec *rec = slot_of(t, iccid)->rec;
     if (rec) {
         *out = rec;
         return 0;
@@ -225,14 +232,29 @@ static bool scalars_only(const SimRec *rec, const Value *fields)
     return true;
 }
 
+int sims_touch(SimTable *t, SimRec *rec)
+{
+    rec->dirty = true;
+    if (rec->listed) return 0;
+    if (t->ndirty == t->dirty_cap) {
+        size_t cap = t->dirty_cap ? t->dirty_cap * 2 : 1024;
+        SimRec **grown = realloc(t->dirty, cap * sizeof *grown);
+        if (!grown) return -1;
+        t->dirty = grown;
+        t->dirty_cap = cap;
+    }
+    t->dirty[t->ndirty++] = rec;
+    rec->listed = true;
+    return 0;
+}
+
 int sims_set(SimTable *t, SimRec *rec, const Value *fields)
 {
-    (void)t;
     if (!same_tags(&rec->f[SIM_TAGS], &fields[SIM_TAGS])) rec->tags_dirty = true;
     for (int f = 0; f < SIM_NFIELDS && !rec->doc_dirty; f++)
         if (f != SIM_MONTH_USAGE && f != SIM_DATA_LEFT && f != SIM_DAYS_LEFT && !val_equal(&rec->f[f], &fields[f]))
             rec->doc_dirty = true;
-    rec->dirty = true;
+    if (sims_touch(t, rec) != 0) return -1;
     if (scalars_only(rec, fields)) {
         memcpy(rec->f, fields, sizeof rec->f);
         return 0;
@@ -321,24 +343,15 @@ static int cmp_rec_id(const void *a, const void *b)
 int sims_flush(SimTable *t, char *err, size_t errlen)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        SimRec *rec = t->slots[i];
-        if (rec && (rec->dirty || rec->doc_dirty || rec->tags_dirty)) n++;
+    for (size_t i = 0; i < t->ndirty; i++) {
+        SimRec *rec = t->dirty[i];
+        rec->listed = false;
+        if (rec->dirty || rec->doc_dirty || rec->tags_dirty) t->dirty[n++] = rec;
     }
-    SimRec **dirty = n ? malloc(n * sizeof *dirty) : NULL;
-    if (n && !dirty) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    n = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        SimRec *rec = t->slots[i];
-        if (rec && (rec->dirty || rec->doc_dirty || rec->tags_dirty)) dirty[n++] = rec;
-    }
-    if (n > 1) qsort(dirty, n, sizeof *dirty, cmp_rec_id);
+    t->ndirty = 0;
+    if (n > 1) qsort(t->dirty, n, sizeof *t->dirty, cmp_rec_id);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) rc = write_rec(t->store, dirty[i], err, errlen);
-    free(dirty);
+    for (size_t i = 0; i < n && rc == 0; i++) rc = write_rec(t->store, t->dirty[i], err, errlen);
     if (rc != 0) return -1;
     if (t->count > SIMS_CACHE_MAX) sims_forget(t);   /* memory stays flat */
     return 0;

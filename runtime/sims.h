@@ -32,6 +32,7 @@ typedef struct SimRec {
     bool dirty;              /* sim_usage's fields (month_usage, data_left, days_left, last_usage) */
     bool doc_dirty;          /* the rest: the doc and the searched columns */
     bool tags_dirty;
+    bool listed;             /* in the table's list of changed records */
 } SimRec;
 
 /* A SIM's record as stored: sims.doc with sim_usage's fields over it (s: the
@@ -51,6 +52,8 @@ int sims_get(SimTable *table, const char *iccid, SimRec **out, char *err, size_t
 
 /* Replaces the record's fields by `fields` (copied) and marks it changed. */
 int sims_set(SimTable *table, SimRec *rec, const Value *fields);
+/* Marks rec's sim_usage fields changed (written at the next flush); -1 out of memory. */
+int sims_touch(SimTable *table, SimRec *rec);
 
 /* Inserts or replaces a SIM (fields: SIM_NFIELDS values) in organisation
  * `org`, written at once; a SIM of another organisation is refused unless
