@@ -6,15 +6,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define ARENA_ALIGN 16
 #define ARENA_ALIGN_PACKED 8
 #define ARENA_CHUNK_MIN (64 * 1024)
+#define ARENA_PREFAULT_MIN (1024 * 1024)      /* chunks this large are prefaulted */
+#define ARENA_PREFAULT_WINDOW (512 * 1024)    /* bytes mapped ahead per system call */
 
 struct ArenaChunk {
     ArenaChunk *next;
     size_t size;     /* bytes of data[] */
     size_t fill;     /* bytes of data[] handed out */
+    size_t faulted;  /* bytes of data[] known to be mapped (see prefault) */
     _Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
@@ -32,7 +37,36 @@ static ArenaChunk *chunk_new(size_t size, ArenaChunk *next)
     chunk->next = next;
     chunk->size = size;
     chunk->fill = 0;
+    chunk->faulted = size < ARENA_PREFAULT_MIN ? size : 0;
     return chunk;
+}
+
+/* A large chunk comes from mmap (malloc's own or ours) and would take one page
+ * fault per 4 KB page as the bump pointer crosses it: tens of thousands of
+ * kernel entries for a large AST.  Instead the pages ahead of the bump pointer
+ * are mapped a window at a time with MADV_POPULATE_WRITE, one system call per
+ * window; pages beyond the fill are never touched, so a chunk that stays half
+ * empty costs no more memory than before.  Where the kernel does not know the
+ * advice, the pages fault in one by one as they always did. */
+static void prefault(ArenaChunk *chunk, size_t end)
+{
+#ifdef MADV_POPULATE_WRITE
+    static int disabled;
+    if (disabled) {
+        chunk->faulted = chunk->size;
+        return;
+    }
+    uintptr_t page = 4096;
+    uintptr_t from = ((uintptr_t)chunk->data + chunk->faulted + page - 1) & ~(page - 1);
+    size_t want = end + ARENA_PREFAULT_WINDOW;
+    if (want > chunk->size) want = chunk->size;
+    uintptr_t to = ((uintptr_t)chunk->data + want) & ~(page - 1);
+    if (to > from && madvise((void *)from, to - from, MADV_POPULATE_WRITE) != 0) disabled = 1;
+    chunk->faulted = want;
+#else
+    (void)end;
+    chunk->faulted = chunk->size;
+#endif
 }
 
 /* Rounds the chunk's fill up to `align`, then hands out `size` bytes rounded
@@ -57,6 +91,7 @@ static void *alloc_aligned(Arena *arena, size_t size, size_t align)
     if (arena->cap && charged > arena->cap - arena->used) return NULL;
     void *block = chunk->data + start;
     chunk->fill = start + rounded;
+    if (chunk->fill > chunk->faulted) prefault(chunk, chunk->fill);
     arena->used += charged;
     memset(block, 0, size);
     return block;
