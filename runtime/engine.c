@@ -70,6 +70,7 @@ struct Engine {
     Value unknown_sim[SIM_NFIELDS];
     Arena fixed;                /* unknown_sim, empty */
     const VStr *empty;          /* "" */
+    uint32_t scope_gen;         /* SimRec.scope_bits made with this by_event are valid */
     Arena scratch;              /* per event */
     EngStats stats;
     char clock_key[48];
@@ -348,6 +349,7 @@ static void unload_all(Engine *e)
 static int load_active(Engine *e, char *err, size_t errlen)
 {
     unload_all(e);
+    if (++e->scope_gen == 0) e->scope_gen = 1;
     e->by_event = calloc((size_t)cat_nevents, sizeof *e->by_event);
     e->nby_event = calloc((size_t)cat_nevents, sizeof *e->nby_event);
     if (!e->by_event || !e->nby_event) {
@@ -725,16 +727,36 @@ static int decide(Engine *e, Loaded *l, const EvCtx *ev, char *err, size_t errle
     return fire(e, l, ev, err, errlen);
 }
 
+/* Which of the flows on event type t hold the SIM in scope (at most 64), kept
+ * in the record. */
+static uint64_t scope_mask(Engine *e, int t, SimRec *sim, uint64_t *hash)
+{
+    uint64_t bits = 0;
+    for (int i = 0; i < e->nby_event[t]; i++)
+        if (in_scope(e->by_event[t][i], sim->f, hash)) bits |= 1ull << i;
+    sim->scope_bits = bits;
+    sim->scope_gen = e->scope_gen;
+    sim->scope_event = t;
+    return bits;
+}
+
 /* Every active flow on the event whose scope holds the SIM and whose window
  * holds the time; or only `only`. */
 static int evaluate(Engine *e, const EvCtx *ev, Loaded *only, char *err, size_t errlen)
 {
     int t = (int)(ev->type - cat_events);
     int n = only ? 1 : e->nby_event[t];
-    uint64_t hash = 0;
+    uint64_t hash = 0, mask = 0;
+    bool masked = !only && ev->sim && n <= 64;
     for (int i = 0; i < n; i++) {
         Loaded *l = only ? only : e->by_event[t][i];
-        if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) continue;
+        if (masked) {   /* the scopes, cached per SIM; made again when an earlier flow's action changed the record */
+            if (ev->sim->scope_gen != e->scope_gen || ev->sim->scope_event != t) mask = scope_mask(e, t, ev->sim, &hash);
+            else mask = ev->sim->scope_bits;
+            if (!(mask >> i & 1)) continue;
+        } else if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) {
+            continue;
+        }
         if (!scope_active(l->art, ev->time, l->deployed)) continue;
         if (decide(e, l, ev, err, errlen) != 0) return -1;
     }

@@ -55,6 +55,7 @@ static int pack(SimRec *rec, const Value *fields)
     free(rec->block);
     rec->block = block;
     memcpy(rec->f, copy, sizeof copy);
+    rec->scope_gen = 0;
     return 0;
 }
 

@@ -33,6 +33,12 @@ typedef struct SimRec {
     bool doc_dirty;          /* the rest: the doc and the searched columns */
     bool tags_dirty;
     bool listed;             /* in the table's list of changed records */
+    /* the engine's cache: which flows on event type scope_event hold this SIM
+     * in scope (bit i: the i-th); valid while scope_gen is the engine's,
+     * reset when the record's strings or lists change */
+    uint64_t scope_bits;
+    uint32_t scope_gen;
+    int scope_event;
 } SimRec;
 
 /* A SIM's record as stored: sims.doc with sim_usage's fields over it (s: the
