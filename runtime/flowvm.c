@@ -52,6 +52,12 @@ static const char usage_text[] =
     "  tick [--until TIME]                 advance the clock: waits, schedules, dates, dormant SIMs\n"
     "  runs [--flow NAME] [--sim ICCID] [--status ok|failed|waiting] [--limit N] [--json]\n"
     "  runs show ID                        one run in detail\n"
+    "  deliver [list] [--once] [--now TIME] [--schedule LIST] [--timeout S] [--ca-file F]\n"
+    "                                      send the outbox: webhooks and email (spec/deliveries.md)\n"
+    "  webhooks add URL [--secret whsec_...] | secret|rotate|retire|enable|remove URL | list\n"
+    "           | allow CLASS|http|any-port [--off] | settings\n"
+    "  smtp add|list|default|remove ...    SMTP profiles (passwords never printed)\n"
+    "  groups set NAME ADDRESS... | list | remove NAME   email groups\n"
     "--db FILE (default ./flow.db), --org NAME (default \"default\")\n";
 
 static int usage(void)
