@@ -332,6 +332,22 @@ field(A) ::= name(N) COLON expr(E).      { A = ast_rec_field(PROG, N, E); }
 //////////////////////////////// Driver support ////////////////////////////////
 
 %code {
+/* Makes a parser that has been used ready for a new input, as FlowParseAlloc
+ * would return it, but keeping its stack: the parsers of ${} interpolations
+ * are reused from string to string instead of allocated for each. */
+void FlowParseReset(void *parser, Parser *p)
+{
+    yyParser *pp = parser;
+    while (pp->yytos > pp->yystack) yy_pop_parser_stack(pp);
+    pp->p = p;
+#ifndef YYNOERRORRECOVERY
+    pp->yyerrcnt = -1;
+#endif
+    pp->yytos = pp->yystack;
+    pp->yystack[0].stateno = 0;
+    pp->yystack[0].major = 0;
+}
+
 /* Would the parser shift `kind` as itself, not as a name by %fallback?
  * Simulates the reductions the token would cause on a copy of the top of
  * the stack.  The driver uses it to read a clause or statement keyword that

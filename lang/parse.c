@@ -753,7 +753,10 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
     p.file = outer->file;
     p.range_end = end;
     p.base_depth = base;
-    void *lemon = restart(&p, NULL);
+    void **cached = &outer->scratch->lemons[base];
+    if (*cached) FlowParseReset(*cached, &p);
+    else if (!(*cached = FlowParseAlloc(malloc, &p))) out_of_memory();
+    void *lemon = *cached;
     FlowParse(lemon, TK_EXPR_START, (Token){ TK_EXPR_START, span_at(&p, start, 0), false, {0}, 0 });
     Token tok = next_token(&lx);
     while (!p.failed) {
@@ -765,7 +768,6 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
         feed(&p, lemon, tok, next.span.off >= end ? 0 : next.kind);
         tok = next;
     }
-    FlowParseFree(lemon, free);
     return p.failed || p.recovering ? NULL : p.result;
 }
 
@@ -781,7 +783,8 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
     p->prog = prog;
     p->diags = diags;
     p->errs = &errs;
-    ParseScratch scratch = { NULL, 0, 0, NULL, 0, 0 };
+    ParseScratch scratch;
+    memset(&scratch, 0, sizeof scratch);
     p->lx = &lx;
     p->scratch = &scratch;
     p->file = file;
@@ -817,6 +820,8 @@ int parse_file(Program *prog, DiagSink *diags, uint32_t file)
     free(p);
     free(scratch.parts);
     free(scratch.lit);
+    for (int i = 0; i <= PARSE_MAX_NESTING; i++)
+        if (scratch.lemons[i]) FlowParseFree(scratch.lemons[i], free);
     free(errs.offs);
     return (int)(diags->errors - errors_before);
 }

@@ -99,6 +99,7 @@ typedef struct ParseScratch {
     unsigned nparts, parts_cap;
     char *lit;           /* the literal being decoded, once it differs from the source */
     size_t lit_len, lit_cap;
+    void *lemons[PARSE_MAX_NESTING + 1];   /* the interpolation parser of each nesting level, once made */
 } ParseScratch;
 
 typedef struct Parser {
@@ -133,5 +134,6 @@ void *FlowParseAlloc(void *(*alloc)(size_t), Parser *p);
 void FlowParse(void *parser, int kind, Token tok);
 void FlowParseFree(void *parser, void (*release)(void *));
 bool FlowParseAcceptsDirectly(void *parser, int kind);
+void FlowParseReset(void *parser, Parser *p);
 
 #endif
