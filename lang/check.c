@@ -137,6 +137,13 @@ static void out_of_memory(void)
 
 /* ============================================================ globals */
 
+/* Names are compared often and mostly differ in their first byte; the
+ * parser interns them (ast.c), so equal names are often the same pointer. */
+static inline bool same_name(const char *a, const char *b)
+{
+    return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
+}
+
 static uint64_t hash_name(const char *name)
 {
     uint64_t h = 1469598103934665603ull;
@@ -148,7 +155,7 @@ static Decl **global_slot(Checker *c, const char *name)
 {
     size_t mask = c->globals_cap - 1;
     for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask)
-        if (!c->globals[i] || strcmp(c->globals[i]->name.text, name) == 0) return &c->globals[i];
+        if (!c->globals[i] || same_name(c->globals[i]->name.text, name)) return &c->globals[i];
 }
 
 static Decl *global_find(Checker *c, const char *name)
@@ -219,7 +226,7 @@ static Local *scope_find(Checker *c, const char *name)
 {
     for (Scope *s = c->scope; s; s = s->up)
         for (int i = s->n; i-- > 0;)
-            if (strcmp(s->items[i].name, name) == 0) return &s->items[i];
+            if (same_name(s->items[i].name, name)) return &s->items[i];
     return NULL;
 }
 
@@ -236,7 +243,7 @@ static int declare_local(Checker *c, Ident name, const Type *type, bool readonly
 {
     Scope *s = c->scope;
     for (int i = 0; i < s->n; i++)
-        if (strcmp(s->items[i].name, name.text) == 0) {
+        if (same_name(s->items[i].name, name.text)) {
             error_at(c, name.span, "'%s' is already defined in this block", name.text);
             break;
         }
@@ -491,7 +498,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
     size_t flen = strlen(field);
     Span fspan = e->u.field.name.span;
     Expr *obj = e->u.field.obj;
-    if (strcmp(base, "event") == 0) {
+    if (same_name(base, "event")) {
         obj->u.name.kind = NAME_EVENT;
         if (!c->event) {
             if (c->in_date)
@@ -504,13 +511,13 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
                 error_at(c, obj->span, "'event' is only known while a flow runs");
             return set_type(e, &ty_error, false);
         }
-        if (strcmp(field, CAT_EVENT_ICCID) == 0) {
+        if (same_name(field, CAT_EVENT_ICCID)) {
             if (c->event->subject != SUBJ_SIM)
                 error_at(c, fspan, "%s is not about one SIM: it has no iccid", c->event->name);
             e->u.field.index = EVF_ICCID;
             return set_type(e, &ty_string, false);
         }
-        if (strcmp(field, CAT_EVENT_TIME) == 0) {
+        if (same_name(field, CAT_EVENT_TIME)) {
             e->u.field.index = EVF_TIME;
             return set_type(e, &ty_time, false);
         }
@@ -530,7 +537,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
         e->u.field.index = EVF_PAYLOAD + i;
         return set_type(e, c->event->fields[i].type, false);
     }
-    if (strcmp(base, "sim") == 0) {
+    if (same_name(base, "sim")) {
         obj->u.name.kind = NAME_SIM;
         if (!sim_available(c, obj->span, "'sim'")) return set_type(e, &ty_error, false);
         int i = cat_sim_field_find(field, flen);
@@ -565,8 +572,13 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
 
 static bool is_bound_name(const char *name)
 {
-    return strcmp(name, "event") == 0 || strcmp(name, "sim") == 0 || strcmp(name, "flow") == 0 ||
-           strcmp(name, "run") == 0;
+    switch (name[0]) {
+    case 'e': return strcmp(name, "event") == 0;
+    case 's': return strcmp(name, "sim") == 0;
+    case 'f': return strcmp(name, "flow") == 0;
+    case 'r': return strcmp(name, "run") == 0;
+    default: return false;
+    }
 }
 
 static const Type *check_const_decl(Checker *c, Decl *d);
@@ -580,7 +592,7 @@ static const Type *check_name(Checker *c, Expr *e)
         e->u.name.slot = local->slot;
         return set_type(e, local->type, false);
     }
-    if (strcmp(name, "now") == 0) {
+    if (same_name(name, "now")) {
         e->u.name.kind = NAME_NOW;
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "'now' is only known while a flow runs");
@@ -640,7 +652,7 @@ static const Type *check_field(Checker *c, Expr *e)
         return set_type(e, &ty_error, false);
     }
     for (int i = 0; i < t->nfields; i++)
-        if (strcmp(t->fields[i].name, field) == 0) {
+        if (same_name(t->fields[i].name, field)) {
             e->u.field.index = i;
             return set_type(e, t->fields[i].type, obj->is_const);
         }
