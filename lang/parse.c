@@ -495,20 +495,28 @@ static void walk_push(Walk *w, const void *node, int kind, int depth)
     w->items[w->n++] = (WalkItem){ node, kind, depth };
 }
 
+/* A literal or a name has no children: it needs a place on the stack only
+ * when it is itself too deep. */
+static inline void walk_push_expr(Walk *w, const Expr *e, int d)
+{
+    if (!e || ((e->kind <= E_TIME || e->kind == E_NAME) && d <= PARSE_MAX_HEIGHT)) return;
+    walk_push(w, e, 0, d);
+}
+
 static void walk_expr(Walk *w, const Expr *e, int d)
 {
     switch (e->kind) {
     case E_STRING:
         for (int i = 0; i < e->u.str.nparts; i++)
-            if (e->u.str.parts[i].is_expr) walk_push(w, e->u.str.parts[i].expr, 0, d);
+            if (e->u.str.parts[i].is_expr) walk_push_expr(w, e->u.str.parts[i].expr, d);
         break;
-    case E_LIST: for (int i = 0; i < e->u.list.n; i++) walk_push(w, e->u.list.items[i], 0, d); break;
-    case E_RECORD: for (int i = 0; i < e->u.rec.n; i++) walk_push(w, e->u.rec.fields[i].value, 0, d); break;
-    case E_FIELD: walk_push(w, e->u.field.obj, 0, d); break;
-    case E_INDEX: walk_push(w, e->u.index.obj, 0, d); walk_push(w, e->u.index.index, 0, d); break;
-    case E_CALL: for (int i = 0; i < e->u.call.nargs; i++) walk_push(w, e->u.call.args[i], 0, d); break;
-    case E_UNARY: walk_push(w, e->u.unary.operand, 0, d); break;
-    case E_BINARY: walk_push(w, e->u.binary.left, 0, d); walk_push(w, e->u.binary.right, 0, d); break;
+    case E_LIST: for (int i = 0; i < e->u.list.n; i++) walk_push_expr(w, e->u.list.items[i], d); break;
+    case E_RECORD: for (int i = 0; i < e->u.rec.n; i++) walk_push_expr(w, e->u.rec.fields[i].value, d); break;
+    case E_FIELD: walk_push_expr(w, e->u.field.obj, d); break;
+    case E_INDEX: walk_push_expr(w, e->u.index.obj, d); walk_push_expr(w, e->u.index.index, d); break;
+    case E_CALL: for (int i = 0; i < e->u.call.nargs; i++) walk_push_expr(w, e->u.call.args[i], d); break;
+    case E_UNARY: walk_push_expr(w, e->u.unary.operand, d); break;
+    case E_BINARY: walk_push_expr(w, e->u.binary.left, d); walk_push_expr(w, e->u.binary.right, d); break;
     default: break;
     }
 }
@@ -516,23 +524,23 @@ static void walk_expr(Walk *w, const Expr *e, int d)
 static void walk_stmt(Walk *w, const Stmt *s, int d)
 {
     switch (s->kind) {
-    case S_LET: case S_ASSIGN: walk_push(w, s->u.let.value, 0, d); break;
+    case S_LET: case S_ASSIGN: walk_push_expr(w, s->u.let.value, d); break;
     case S_IF:
-        walk_push(w, s->u.if_.cond, 0, d);
+        walk_push_expr(w, s->u.if_.cond, d);
         walk_push(w, &s->u.if_.then, 2, d);
         if (s->u.if_.has_else) walk_push(w, &s->u.if_.otherwise, 2, d);
         break;
-    case S_FOR: walk_push(w, s->u.for_.list, 0, d); walk_push(w, &s->u.for_.body, 2, d); break;
-    case S_RETURN: walk_push(w, s->u.ret.value, 0, d); break;
-    case S_LOG: walk_push(w, s->u.log.message, 0, d); break;
-    case S_CALL: walk_push(w, s->u.call.call, 0, d); break;
-    case S_WAIT: walk_push(w, s->u.wait.duration, 0, d); break;
+    case S_FOR: walk_push_expr(w, s->u.for_.list, d); walk_push(w, &s->u.for_.body, 2, d); break;
+    case S_RETURN: walk_push_expr(w, s->u.ret.value, d); break;
+    case S_LOG: walk_push_expr(w, s->u.log.message, d); break;
+    case S_CALL: walk_push_expr(w, s->u.call.call, d); break;
+    case S_WAIT: walk_push_expr(w, s->u.wait.duration, d); break;
     case S_EMAIL:
-        walk_push(w, s->u.email.recipients, 0, d);
-        for (int i = 0; i < s->u.email.nitems; i++) walk_push(w, s->u.email.items[i].value, 0, d);
+        walk_push_expr(w, s->u.email.recipients, d);
+        for (int i = 0; i < s->u.email.nitems; i++) walk_push_expr(w, s->u.email.items[i].value, d);
         break;
-    case S_WEBHOOK: walk_push(w, s->u.webhook.url, 0, d); walk_push(w, s->u.webhook.params, 0, d); break;
-    case S_SIMOP: walk_push(w, s->u.simop.arg, 0, d); break;
+    case S_WEBHOOK: walk_push_expr(w, s->u.webhook.url, d); walk_push_expr(w, s->u.webhook.params, d); break;
+    case S_SIMOP: walk_push_expr(w, s->u.simop.arg, d); break;
     case S_STOP: break;
     }
 }
@@ -540,23 +548,23 @@ static void walk_stmt(Walk *w, const Stmt *s, int d)
 static void walk_decl(Walk *w, const Decl *decl)
 {
     switch (decl->kind) {
-    case D_INPUT: walk_push(w, decl->u.input.dflt, 0, 1); break;
-    case D_CONST: walk_push(w, decl->u.konst.value, 0, 1); break;
+    case D_INPUT: walk_push_expr(w, decl->u.input.dflt, 1); break;
+    case D_CONST: walk_push_expr(w, decl->u.konst.value, 1); break;
     case D_SUB: walk_push(w, &decl->u.sub.body, 2, 1); break;
     case D_FLOW:
         for (int i = 0; i < decl->u.flow.nclauses; i++) {
             const Clause *c = &decl->u.flow.clauses[i];
             switch (c->kind) {
-            case C_TITLE: walk_push(w, c->u.title, 0, 1); break;
-            case C_ON: walk_push(w, c->u.on.date, 0, 1); walk_push(w, c->u.on.cron, 0, 1); break;
-            case C_SCOPE: walk_push(w, c->u.scope.value, 0, 1); break;
-            case C_WHEN: walk_push(w, c->u.when, 0, 1); break;
-            case C_REPEAT: walk_push(w, c->u.repeat.after, 0, 1); break;
-            case C_REARM: walk_push(w, c->u.rearm, 0, 1); break;
+            case C_TITLE: walk_push_expr(w, c->u.title, 1); break;
+            case C_ON: walk_push_expr(w, c->u.on.date, 1); walk_push_expr(w, c->u.on.cron, 1); break;
+            case C_SCOPE: walk_push_expr(w, c->u.scope.value, 1); break;
+            case C_WHEN: walk_push_expr(w, c->u.when, 1); break;
+            case C_REPEAT: walk_push_expr(w, c->u.repeat.after, 1); break;
+            case C_REARM: walk_push_expr(w, c->u.rearm, 1); break;
             case C_ACTIVE:
-                walk_push(w, c->u.active.from, 0, 1);
-                walk_push(w, c->u.active.until, 0, 1);
-                walk_push(w, c->u.active.for_, 0, 1);
+                walk_push_expr(w, c->u.active.from, 1);
+                walk_push_expr(w, c->u.active.until, 1);
+                walk_push_expr(w, c->u.active.for_, 1);
                 break;
             case C_DO: walk_push(w, &c->u.body, 2, 1); break;
             }
@@ -566,19 +574,19 @@ static void walk_decl(Walk *w, const Decl *decl)
         for (int i = 0; i < decl->u.test.nsteps; i++) {
             const Step *s = &decl->u.test.steps[i];
             switch (s->kind) {
-            case T_SIM: walk_push(w, s->u.sim, 0, 1); break;
-            case T_SET: walk_push(w, s->u.set.value, 0, 1); break;
+            case T_SIM: walk_push_expr(w, s->u.sim, 1); break;
+            case T_SET: walk_push_expr(w, s->u.set.value, 1); break;
             case T_EVENT:
-                walk_push(w, s->u.event.fields, 0, 1);
-                walk_push(w, s->u.event.iccid, 0, 1);
-                walk_push(w, s->u.event.at, 0, 1);
+                walk_push_expr(w, s->u.event.fields, 1);
+                walk_push_expr(w, s->u.event.iccid, 1);
+                walk_push_expr(w, s->u.event.at, 1);
                 break;
-            case T_ADVANCE: walk_push(w, s->u.advance, 0, 1); break;
+            case T_ADVANCE: walk_push_expr(w, s->u.advance, 1); break;
             case T_EXPECT_ACTION:
-                walk_push(w, s->u.expect.target, 0, 1);
-                walk_push(w, s->u.expect.subject_contains, 0, 1);
+                walk_push_expr(w, s->u.expect.target, 1);
+                walk_push_expr(w, s->u.expect.subject_contains, 1);
                 break;
-            case T_EXPECT_TRUE: walk_push(w, s->u.expect_true, 0, 1); break;
+            case T_EXPECT_TRUE: walk_push_expr(w, s->u.expect_true, 1); break;
             case T_EXPECT_NOTHING: break;
             }
         }
