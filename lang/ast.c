@@ -350,9 +350,22 @@ Expr *ast_string(Program *prog, StrPart *parts, int nparts, bool triple, Span sp
 
 static Block block_of(Program *prog, Stmt *stmt);
 
+#define STMT_SIZE(member) (offsetof(Stmt, u) + sizeof(((Stmt *)0)->u.member))
+
+size_t ast_stmt_size(StmtKind kind)
+{
+    static const size_t sizes[] = {
+        [S_LET] = STMT_SIZE(let),      [S_ASSIGN] = STMT_SIZE(assign), [S_IF] = STMT_SIZE(if_),
+        [S_FOR] = STMT_SIZE(for_),     [S_RETURN] = STMT_SIZE(ret),    [S_STOP] = offsetof(Stmt, u),
+        [S_LOG] = STMT_SIZE(log),      [S_CALL] = STMT_SIZE(call),     [S_WAIT] = STMT_SIZE(wait),
+        [S_EMAIL] = STMT_SIZE(email),  [S_WEBHOOK] = STMT_SIZE(webhook), [S_SIMOP] = STMT_SIZE(simop),
+    };
+    return (unsigned)kind < sizeof sizes / sizeof sizes[0] && sizes[kind] ? sizes[kind] : sizeof(Stmt);
+}
+
 Stmt *ast_stmt(Program *prog, StmtKind kind, Span span)
 {
-    Stmt *stmt = ast_alloc(prog, sizeof *stmt);
+    Stmt *stmt = ast_alloc(prog, ast_stmt_size(kind));
     stmt->kind = kind;
     stmt->span = span;
     return stmt;

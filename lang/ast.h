@@ -172,6 +172,8 @@ typedef struct EmailItem {
     Expr *value;
 } EmailItem;
 
+/* Like an Expr, a Stmt is allocated only as large as the member of u its
+ * kind uses (ast_stmt_size): never copied by value, never changes its kind. */
 struct Stmt {
     StmtKind kind;
     Span span;
@@ -362,6 +364,7 @@ Ident ast_ident(Program *prog, Span span);
 
 Expr *ast_expr(Program *prog, ExprKind kind, Span span);   /* sized for kind, zeroed */
 size_t ast_expr_size(ExprKind kind);
+size_t ast_stmt_size(StmtKind kind);
 Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right);
 Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span);
 Expr *ast_name(Program *prog, Ident id);
