@@ -8,6 +8,8 @@
 #include "source.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +106,18 @@ int src_add_file(SourceSet *set, const char *path)
     FILE *in = fopen(path, "rb");
     if (!in) return -1;
     struct stat st;
-    if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+    bool stated = fstat(fileno(in), &st) == 0;
+    if (stated && S_ISDIR(st.st_mode)) {
         fclose(in);
         errno = EISDIR;
         return -1;
     }
+    /* A regular file is read into a buffer of its size, one byte more so that
+     * the read that finds the end needs no larger one; anything else (a pipe,
+     * a file that grows meanwhile) doubles the buffer as it fills. */
     size_t cap = 4096, len = 0;
+    if (stated && S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SRC_MAX_FILE_BYTES)
+        cap = (size_t)st.st_size + 1;
     char *text = xrealloc(NULL, cap + 1);
     for (;;) {
         if (len == cap) {
