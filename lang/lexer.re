@@ -80,13 +80,21 @@ static void kw_index_build(void)
     kw_index.ready = true;
 }
 
+/* Keywords are at most 8 bytes: a loop beats a call to memcmp. */
+static inline bool kw_same(const char *kw, const unsigned char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)kw[i] != text[i]) return false;
+    return true;
+}
+
 static const Keyword *keyword_find(const unsigned char *text, size_t len)
 {
     if (!kw_index.ready) kw_index_build();
     if (len < 2 || len > 8 || text[0] < 'a' || text[0] > 'z') return NULL;
     int c = text[0] - 'a';
     for (int i = kw_index.first[c]; i < kw_index.first[c + 1]; i++)
-        if (kw_index.len[i] == len && memcmp(keywords[i].text, text, len) == 0) return &keywords[i];
+        if (kw_index.len[i] == len && kw_same(keywords[i].text, text, len)) return &keywords[i];
     return NULL;
 }
 
