@@ -25,6 +25,7 @@
 #include "../stdlib/validate.h"
 #include "outbox.h"
 #include "webhook_sign.h"
+#include "cli.h"
 
 #define ARGS_MAX 256
 
@@ -41,40 +42,20 @@ static void args_init(Args *a, int nargs, char **args)
 
 static const char *take(Args *a, const char *name)
 {
-    for (int i = 0; i + 1 < a->n; i++)
-        if (strcmp(a->v[i], name) == 0) {
-            const char *v = a->v[i + 1];
-            memmove(&a->v[i], &a->v[i + 2], (size_t)(a->n - i - 2) * sizeof *a->v);
-            a->n -= 2;
-            return v;
-        }
-    return NULL;
+    return cli_take(a->v, &a->n, name);
 }
 
 static bool take_flag(Args *a, const char *name)
 {
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->v[i], name) == 0) {
-            memmove(&a->v[i], &a->v[i + 1], (size_t)(a->n - i - 1) * sizeof *a->v);
-            a->n--;
-            return true;
-        }
-    return false;
+    return cli_take_flag(a->v, &a->n, name);
 }
 
-static int fail(const char *fmt, const char *a)
-{
-    fputs("flowvm: ", stderr);
-    fprintf(stderr, fmt, a);
-    fputc('\n', stderr);
-    return 1;
-}
 
 static bool leftover(const Args *a, int from)
 {
     for (int i = from; i < a->n; i++)
         if (strncmp(a->v[i], "--", 2) == 0) {
-            fail("unknown option '%s'", a->v[i]);
+            cli_fail("unknown option '%s'", a->v[i]);
             return true;
         }
     return false;
@@ -85,12 +66,12 @@ static Store *open_org(const char *db, const char *org, int64_t *org_id)
     char err[512];
     Store *store = store_open(db, err, sizeof err);
     if (!store) {
-        fail("%s", err);
+        cli_fail("%s", err);
         return NULL;
     }
     *org_id = store_org(store, org, true, err, sizeof err);
     if (*org_id < 0) {
-        fail("%s", err);
+        cli_fail("%s", err);
         store_close(store);
         return NULL;
     }
@@ -100,8 +81,8 @@ static Store *open_org(const char *db, const char *org, int64_t *org_id)
 static int exec1(Store *store, sqlite3_stmt *st)
 {
     char err[512];
-    if (!st) return fail("store: %s", store_errmsg(store));
-    if (store_step_done(store, st, err, sizeof err) != 0) return fail("%s", err);
+    if (!st) return cli_fail("store: %s", store_errmsg(store));
+    if (store_step_done(store, st, err, sizeof err) != 0) return cli_fail("%s", err);
     return 0;
 }
 
@@ -140,7 +121,7 @@ static int deliver_list(Store *store, int64_t org, Args *a)
         " FROM outbox o JOIN actions a ON a.id = o.action JOIN runs r ON r.id = a.run"
         " JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow"
         " WHERE f.org = ?1 AND (?2 IS NULL OR o.state = ?2) ORDER BY o.id");
-    if (!st) return fail("store: %s", store_errmsg(store));
+    if (!st) return cli_fail("store: %s", store_errmsg(store));
     sqlite3_bind_int64(st, 1, org);
     if (state) sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -175,21 +156,21 @@ int dcli_deliver(const char *db, const char *org, int nargs, char **args)
     const char *v;
     int64_t now = 0;
     if ((v = take(&a, "--now"))) {
-        if (!parse_time(v, &now)) return fail("'%s' is not a time", v);
+        if (!parse_time(v, &now)) return cli_fail("'%s' is not a time", v);
         opt.clock = fixed_clock;
         opt.clock_ctx = &now;
     }
     if ((v = take(&a, "--schedule")) && dlv_parse_schedule(&opt.config, v) != 0)
-        return fail("'%s' is not a schedule (seconds, or with m or h, separated by commas)", v);
+        return cli_fail("'%s' is not a schedule (seconds, or with m or h, separated by commas)", v);
     if ((v = take(&a, "--connect-timeout"))) opt.config.connect_timeout_ms = atol(v);
     if ((v = take(&a, "--timeout"))) opt.config.total_timeout_ms = atol(v);
     if ((v = take(&a, "--max-in-flight"))) opt.config.max_in_flight = atoi(v);
     if ((v = take(&a, "--body-cap"))) opt.config.body_cap = (size_t)atol(v);
     if ((v = take(&a, "--jitter"))) opt.config.jitter_percent = atoi(v);
     opt.config.ca_file = take(&a, "--ca-file");
-    if (a.n != 1 || leftover(&a, 1)) return fail("%s", "usage: deliver [list] [--once] [--now TIME] [--schedule LIST] ...");
+    if (a.n != 1 || leftover(&a, 1)) return cli_fail("%s", "usage: deliver [list] [--once] [--now TIME] [--schedule LIST] ...");
     if (opt.config.max_in_flight < 1 || opt.config.connect_timeout_ms < 1 || opt.config.total_timeout_ms < 1)
-        return fail("%s", "timeouts and --max-in-flight must be positive");
+        return cli_fail("%s", "timeouts and --max-in-flight must be positive");
     Store *store = open_org(db, org, &org_id);
     if (!store) return 1;
     struct sigaction sa = { .sa_handler = on_signal };
@@ -205,7 +186,7 @@ int dcli_deliver(const char *db, const char *org, int nargs, char **args)
     store_close(store);
     curl_global_cleanup();
     whk_cache_free();
-    return rc == 0 ? 0 : fail("%s", err);
+    return rc == 0 ? 0 : cli_fail("%s", err);
 }
 
 /* ============================================================ smtp */
@@ -234,20 +215,20 @@ static int smtp_add(Store *store, int64_t org, Args *a)
     bool make_default = take_flag(a, "--default");
     char *password = read_password(a);
     int rc = 0;
-    if (!password) rc = fail("%s", "the password could not be read");
+    if (!password) rc = cli_fail("%s", "the password could not be read");
     else if (a->n != 3 || leftover(a, 2) || !host || !from)
-        rc = fail("%s", "usage: smtp add NAME --host HOST --from ADDRESS [--port N] [--tls none|starttls|implicit] "
+        rc = cli_fail("%s", "usage: smtp add NAME --host HOST --from ADDRESS [--port N] [--tls none|starttls|implicit] "
                         "[--user NAME --password-env VAR|--password-file FILE] [--from-name TEXT] [--default]");
     else if (valid_email(from, strlen(from)) || valid_header_value(from, strlen(from)))
-        rc = fail("'%s' is not an email address", from);
+        rc = cli_fail("'%s' is not an email address", from);
     else if (from_name && valid_header_value(from_name, strlen(from_name)))
-        rc = fail("%s", "the sender's name may not hold CR, LF or NUL");
+        rc = cli_fail("%s", "the sender's name may not hold CR, LF or NUL");
     else if (strpbrk(host, "/@?#\r\n ") || !*host)
-        rc = fail("'%s' is not a host name", host);
+        rc = cli_fail("'%s' is not a host name", host);
     else if (tls && strcmp(tls, "none") && strcmp(tls, "starttls") && strcmp(tls, "implicit"))
-        rc = fail("--tls takes none, starttls or implicit, not '%s'", tls);
+        rc = cli_fail("--tls takes none, starttls or implicit, not '%s'", tls);
     else if (port && (atoi(port) < 1 || atoi(port) > 65535))
-        rc = fail("'%s' is not a port", port);
+        rc = cli_fail("'%s' is not a port", port);
     if (rc) {
         free(password);
         return rc;
@@ -255,7 +236,7 @@ static int smtp_add(Store *store, int64_t org, Args *a)
     char err[512];
     if (store_begin(store, err, sizeof err) != 0) {
         free(password);
-        return fail("%s", err);
+        return cli_fail("%s", err);
     }
     sqlite3_stmt *st = store_stmt(store,
         "INSERT INTO smtp_profiles (org, name, host, port, tls, username, password, from_name, from_address, is_default)"
@@ -283,8 +264,8 @@ static int smtp_add(Store *store, int64_t org, Args *a)
         }
         rc = exec1(store, st);
     }
-    if (rc == 0) rc = store_audit(store, org, "smtp.add", a->v[2], err, sizeof err) == 0 ? 0 : fail("%s", err);
-    if (rc == 0 && store_commit(store, err, sizeof err) != 0) rc = fail("%s", err);
+    if (rc == 0) rc = store_audit(store, org, "smtp.add", a->v[2], err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
+    if (rc == 0 && store_commit(store, err, sizeof err) != 0) rc = cli_fail("%s", err);
     if (rc) store_rollback(store);
     else printf("SMTP profile '%s' saved\n", a->v[2]);
     return rc;
@@ -297,7 +278,7 @@ int dcli_smtp(const char *db, const char *org, int nargs, char **args)
     const char *sub = a.n >= 2 ? a.v[1] : "";
     int64_t org_id;
     if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "default") && strcmp(sub, "remove"))
-        return fail("%s", "usage: smtp add|list|default|remove ...");
+        return cli_fail("%s", "usage: smtp add|list|default|remove ...");
     Store *store = open_org(db, org, &org_id);
     if (!store) return 1;
     int rc = 0;
@@ -306,7 +287,7 @@ int dcli_smtp(const char *db, const char *org, int nargs, char **args)
     } else if (strcmp(sub, "list") == 0) {
         sqlite3_stmt *st = store_stmt(store, "SELECT name, host, port, tls, username, from_name, from_address, is_default,"
                                              " password != '' FROM smtp_profiles WHERE org = ?1 ORDER BY name");
-        if (!st) rc = fail("store: %s", store_errmsg(store));
+        if (!st) rc = cli_fail("store: %s", store_errmsg(store));
         else {
             sqlite3_bind_int64(st, 1, org_id);
             while (sqlite3_step(st) == SQLITE_ROW)
@@ -319,7 +300,7 @@ int dcli_smtp(const char *db, const char *org, int nargs, char **args)
             sqlite3_reset(st);
         }
     } else if (a.n != 3) {
-        rc = fail("usage: smtp %s NAME", sub);
+        rc = cli_fail("usage: smtp %s NAME", sub);
     } else {
         bool def = strcmp(sub, "default") == 0;
         sqlite3_stmt *st = store_stmt(store, def ? "UPDATE smtp_profiles SET is_default = (name = ?2) WHERE org = ?1"
@@ -336,7 +317,7 @@ int dcli_smtp(const char *db, const char *org, int nargs, char **args)
             exists = sqlite3_step(check) == SQLITE_ROW;
             sqlite3_reset(check);
         }
-        if (!exists) rc = fail("no SMTP profile named '%s'", a.v[2]);
+        if (!exists) rc = cli_fail("no SMTP profile named '%s'", a.v[2]);
         else if ((rc = exec1(store, st)) == 0) printf("SMTP profile '%s' %s\n", a.v[2], def ? "is the default" : "removed");
     }
     store_close(store);
@@ -361,7 +342,7 @@ static int set_setting(Store *store, int64_t org, const char *what, bool off)
                                    : "INSERT INTO delivery_settings (org, allow) VALUES (?1, ?3)"
                                      " ON CONFLICT (org) DO UPDATE SET allow = allow | ?3");
     else
-        return fail("'%s' is not a setting: http, any-port, loopback, private, link_local, cgnat, multicast, "
+        return cli_fail("'%s' is not a setting: http, any-port, loopback, private, link_local, cgnat, multicast, "
                     "metadata, mapped or reserved", what);
     if (st) {
         sqlite3_bind_int64(st, 1, org);
@@ -376,12 +357,12 @@ static int set_setting(Store *store, int64_t org, const char *what, bool off)
 static int endpoint_update(Store *store, int64_t org, const char *url, const char *sql, const char *text)
 {
     sqlite3_stmt *st = store_stmt(store, sql);
-    if (!st) return fail("store: %s", store_errmsg(store));
+    if (!st) return cli_fail("store: %s", store_errmsg(store));
     sqlite3_bind_int64(st, 1, org);
     sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
     if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
     if (exec1(store, st) != 0) return 1;
-    if (sqlite3_changes(store->db) == 0) return fail("no endpoint '%s'", url);
+    if (sqlite3_changes(store->db) == 0) return cli_fail("no endpoint '%s'", url);
     return 0;
 }
 
@@ -392,7 +373,7 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
     bool disabled;
     if (strcmp(sub, "allow") == 0) {
         bool off = take_flag(a, "--off");
-        if (a->n != 3) return fail("%s", "usage: webhooks allow CLASS|http|any-port [--off]");
+        if (a->n != 3) return cli_fail("%s", "usage: webhooks allow CLASS|http|any-port [--off]");
         return set_setting(store, org, a->v[2], off);
     }
     if (strcmp(sub, "settings") == 0) {
@@ -406,7 +387,7 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
     if (strcmp(sub, "list") == 0) {
         sqlite3_stmt *st = store_stmt(store, "SELECT url, disabled, disabled_reason, length(secrets) - length(replace(secrets, ' ', '')) + 1"
                                              " FROM webhook_endpoints WHERE org = ?1 ORDER BY url");
-        if (!st) return fail("store: %s", store_errmsg(store));
+        if (!st) return cli_fail("store: %s", store_errmsg(store));
         sqlite3_bind_int64(st, 1, org);
         while (sqlite3_step(st) == SQLITE_ROW)
             printf("%s\t%s\t%d secret(s)%s%s\n", (const char *)sqlite3_column_text(st, 0),
@@ -417,7 +398,7 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
     }
     const char *secret = strcmp(sub, "add") == 0 ? take(a, "--secret") : NULL;
     if (a->n != 3 || leftover(a, 2))
-        return fail("%s", "usage: webhooks add URL [--secret whsec_...] | secret|rotate|retire|enable|remove URL | list"
+        return cli_fail("%s", "usage: webhooks add URL [--secret whsec_...] | secret|rotate|retire|enable|remove URL | list"
                           " | allow CLASS|http|any-port [--off] | settings");
     const char *url = a->v[2];
     unsigned char key[WHK_KEY_MAX];
@@ -425,10 +406,10 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
         NetPolicy p;
         char why[128];
         obx_policy(store, org, &p);
-        if (np_check_url(&p, url, why)) return fail("%s", why);
+        if (np_check_url(&p, url, why)) return cli_fail("%s", why);
         if (secret && whk_secret_decode(secret, key) < 0)
-            return fail("%s", "a secret is whsec_ followed by the base64 of 16 to 64 bytes");
-        if (obx_endpoint(store, org, url, secrets, sizeof secrets, &disabled, err, sizeof err) < 0) return fail("%s", err);
+            return cli_fail("%s", "a secret is whsec_ followed by the base64 of 16 to 64 bytes");
+        if (obx_endpoint(store, org, url, secrets, sizeof secrets, &disabled, err, sizeof err) < 0) return cli_fail("%s", err);
         if (secret && endpoint_update(store, org, url, "UPDATE webhook_endpoints SET secrets = ?3 WHERE org = ?1 AND url = ?2",
                                       secret) != 0)
             return 1;
@@ -437,13 +418,13 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
     }
     if (strcmp(sub, "secret") == 0 || strcmp(sub, "rotate") == 0 || strcmp(sub, "retire") == 0) {
         sqlite3_stmt *st = store_stmt(store, "SELECT secrets FROM webhook_endpoints WHERE org = ?1 AND url = ?2");
-        if (!st) return fail("store: %s", store_errmsg(store));
+        if (!st) return cli_fail("store: %s", store_errmsg(store));
         sqlite3_bind_int64(st, 1, org);
         sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
         bool found = sqlite3_step(st) == SQLITE_ROW;
         if (found) snprintf(secrets, sizeof secrets, "%s", (const char *)sqlite3_column_text(st, 0));
         sqlite3_reset(st);
-        if (!found) return fail("no endpoint '%s'", url);
+        if (!found) return cli_fail("no endpoint '%s'", url);
         if (strcmp(sub, "secret") == 0) {
             printf("%s\n", secrets);
             return 0;
@@ -451,7 +432,7 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
         char next[WHK_HEADER_MAX + WHK_SECRET_MAX];
         if (strcmp(sub, "rotate") == 0) {
             char fresh[WHK_SECRET_MAX];
-            if (whk_secret_new(fresh) != 0) return fail("%s", "no random bytes");
+            if (whk_secret_new(fresh) != 0) return cli_fail("%s", "no random bytes");
             /* the new secret first; older ones kept (at most WHK_SECRETS_MAX) until retired */
             snprintf(next, sizeof next, "%s %s", fresh, secrets);
             int count = 0;
@@ -468,7 +449,7 @@ static int webhooks_cmd(Store *store, int64_t org, Args *a)
                                "UPDATE webhook_endpoints SET disabled = 0, disabled_reason = '' WHERE org = ?1 AND url = ?2", NULL);
     if (strcmp(sub, "remove") == 0)
         return endpoint_update(store, org, url, "DELETE FROM webhook_endpoints WHERE org = ?1 AND url = ?2", NULL);
-    return fail("unknown webhooks command '%s'", sub);
+    return cli_fail("unknown webhooks command '%s'", sub);
 }
 
 int dcli_webhooks(const char *db, const char *org, int nargs, char **args)
@@ -494,10 +475,10 @@ int dcli_groups(const char *db, const char *org, int nargs, char **args)
     if (strcmp(sub, "set") == 0 && a.n >= 4) {
         for (int i = 2; i < a.n; i++)
             if (valid_email(a.v[i], strlen(a.v[i])) || valid_header_value(a.v[i], strlen(a.v[i])))
-                return fail("'%s' is not an email address (a group is named like one, e.g. noc@groups.example)", a.v[i]);
-        if (a.n - 3 > MAIL_RECIPIENTS_MAX) return fail("%s", "a group holds at most 100 addresses");
+                return cli_fail("'%s' is not an email address (a group is named like one, e.g. noc@groups.example)", a.v[i]);
+        if (a.n - 3 > MAIL_RECIPIENTS_MAX) return cli_fail("%s", "a group holds at most 100 addresses");
     } else if (!(strcmp(sub, "list") == 0 && a.n == 2) && !(strcmp(sub, "remove") == 0 && a.n == 3)) {
-        return fail("%s", "usage: groups set NAME ADDRESS... | list | remove NAME");
+        return cli_fail("%s", "usage: groups set NAME ADDRESS... | list | remove NAME");
     }
     Store *store = open_org(db, org, &org_id);
     if (!store) return 1;
@@ -518,7 +499,7 @@ int dcli_groups(const char *db, const char *org, int nargs, char **args)
         if ((rc = exec1(store, st)) == 0) printf("group %s: %d addresses\n", a.v[2], a.n - 3);
     } else if (strcmp(sub, "list") == 0) {
         sqlite3_stmt *st = store_stmt(store, "SELECT name, members FROM email_groups WHERE org = ?1 ORDER BY name");
-        if (!st) rc = fail("store: %s", store_errmsg(store));
+        if (!st) rc = cli_fail("store: %s", store_errmsg(store));
         else {
             sqlite3_bind_int64(st, 1, org_id);
             while (sqlite3_step(st) == SQLITE_ROW)
@@ -532,7 +513,7 @@ int dcli_groups(const char *db, const char *org, int nargs, char **args)
             sqlite3_bind_text(st, 2, a.v[2], -1, SQLITE_TRANSIENT);
         }
         if ((rc = exec1(store, st)) == 0) {
-            if (sqlite3_changes(store->db) == 0) rc = fail("no group '%s'", a.v[2]);
+            if (sqlite3_changes(store->db) == 0) rc = cli_fail("no group '%s'", a.v[2]);
             else printf("group %s removed\n", a.v[2]);
         }
     }

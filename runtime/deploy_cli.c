@@ -18,6 +18,7 @@
 #include "bundle.h"
 #include "deploy.h"
 #include "store.h"
+#include "cli.h"
 
 #define LCLI_MAX_FILE (64u * 1024u * 1024u)
 #define LCLI_MAX_DIFF_LINES 4000
@@ -39,34 +40,14 @@ typedef struct Cli {
 
 static const char *take(Cli *c, const char *name)
 {
-    for (int i = 0; i + 1 < c->nargs; i++)
-        if (strcmp(c->args[i], name) == 0) {
-            const char *v = c->args[i + 1];
-            memmove(&c->args[i], &c->args[i + 2], (size_t)(c->nargs - i - 2) * sizeof *c->args);
-            c->nargs -= 2;
-            return v;
-        }
-    return NULL;
+    return cli_take(c->args, &c->nargs, name);
 }
 
 static bool take_flag(Cli *c, const char *name)
 {
-    for (int i = 0; i < c->nargs; i++)
-        if (strcmp(c->args[i], name) == 0) {
-            memmove(&c->args[i], &c->args[i + 1], (size_t)(c->nargs - i - 1) * sizeof *c->args);
-            c->nargs--;
-            return true;
-        }
-    return false;
+    return cli_take_flag(c->args, &c->nargs, name);
 }
 
-static int fail(const char *fmt, const char *a)
-{
-    fputs("flowvm: ", stderr);
-    fprintf(stderr, fmt, a);
-    fputc('\n', stderr);
-    return 1;
-}
 
 static int usage_of(const char *text)
 {
@@ -141,9 +122,9 @@ static void print_time(FILE *out, int64_t t)
 
 static int open_store(Cli *c)
 {
-    if (!(c->store = store_open(c->db, c->err, sizeof c->err))) return fail("%s", c->err);
+    if (!(c->store = store_open(c->db, c->err, sizeof c->err))) return cli_fail("%s", c->err);
     c->org_id = store_org(c->store, c->org, true, c->err, sizeof c->err);
-    if (c->org_id < 0) return fail("%s", c->err);
+    if (c->org_id < 0) return cli_fail("%s", c->err);
     return 0;
 }
 
@@ -161,11 +142,11 @@ static int64_t count_users(Cli *c)
 static bool allowed(Cli *c, Role need, const char *what)
 {
     if (!c->as) {
-        fail("%s needs --as USER", what);
+        cli_fail("%s needs --as USER", what);
         return false;
     }
     sqlite3_stmt *st = store_stmt(c->store, "SELECT role FROM users WHERE org = ?1 AND name = ?2");
-    if (!st) return fail("store: %s", store_errmsg(c->store)) == 0;
+    if (!st) return cli_fail("store: %s", store_errmsg(c->store)) == 0;
     sqlite3_bind_int64(st, 1, c->org_id);
     sqlite3_bind_text(st, 2, c->as, -1, SQLITE_TRANSIENT);
     int role = -1;
@@ -201,15 +182,15 @@ static int cmd_users(Cli *c)
     if (c->nargs != 3 || strcmp(c->args[1], "add") != 0 || !role || leftover_options(c))
         return usage_of("users add NAME --role user|operator|admin [--as ADMIN]");
     if (strcmp(role, "user") && strcmp(role, "operator") && strcmp(role, "admin"))
-        return fail("--role takes user, operator or admin, not '%s'", role);
+        return cli_fail("--role takes user, operator or admin, not '%s'", role);
     int64_t n = count_users(c);
-    if (n < 0) return fail("store: %s", store_errmsg(c->store));
-    if (n == 0 && strcmp(role, "admin") != 0) return fail("the organisation's first user must be an admin%s", "");
+    if (n < 0) return cli_fail("store: %s", store_errmsg(c->store));
+    if (n == 0 && strcmp(role, "admin") != 0) return cli_fail("the organisation's first user must be an admin%s", "");
     if (n > 0 && !allowed(c, ROLE_ADMIN, "adding users")) return 1;
     const char *name = c->args[2];
     sqlite3_stmt *st = store_stmt(c->store, "INSERT INTO users (org, name, email, role, created)"
                                             " VALUES (?1, ?2, ?2, ?3, ?4)");
-    if (!st || store_begin(c->store, c->err, sizeof c->err) != 0) return fail("%s", c->err);
+    if (!st || store_begin(c->store, c->err, sizeof c->err) != 0) return cli_fail("%s", c->err);
     sqlite3_bind_int64(st, 1, c->org_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, role, -1, SQLITE_TRANSIENT);
@@ -217,7 +198,7 @@ static int cmd_users(Cli *c)
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_reset(st);
         store_rollback(c->store);
-        return fail("user '%s' exists already", name);
+        return cli_fail("user '%s' exists already", name);
     }
     sqlite3_reset(st);
     char detail[300];
@@ -225,7 +206,7 @@ static int cmd_users(Cli *c)
     if (deploy_audit(c->store, c->org_id, c->as ? c->as : name, "user add", detail, c->err, sizeof c->err) != 0 ||
         store_commit(c->store, c->err, sizeof c->err) != 0) {
         store_rollback(c->store);
-        return fail("%s", c->err);
+        return cli_fail("%s", c->err);
     }
     printf("added user '%s' (%s)\n", name, role);
     return 0;
@@ -244,7 +225,7 @@ static bool find_flow(Cli *c, const char *name, FlowRow *row)
 {
     sqlite3_stmt *st = store_stmt(c->store, "SELECT id, kind, project, enabled, deleted IS NOT NULL FROM flows"
                                             " WHERE org = ?1 AND name = ?2 ORDER BY kind = 'flow' DESC LIMIT 1");
-    if (!st) return fail("store: %s", store_errmsg(c->store)) == 0;
+    if (!st) return cli_fail("store: %s", store_errmsg(c->store)) == 0;
     sqlite3_bind_int64(st, 1, c->org_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
     bool found = sqlite3_step(st) == SQLITE_ROW;
@@ -272,7 +253,7 @@ static int cmd_flows(Cli *c)
                   " (SELECT number FROM versions WHERE flow = f.id AND state = 'draft')"
                   " FROM flows f WHERE f.org = ?1 AND (?2 IS NULL OR f.project = ?2)"
                   " AND (f.deleted IS NULL OR ?3) ORDER BY f.project, f.kind, f.name");
-    if (!st) return fail("store: %s", store_errmsg(c->store));
+    if (!st) return cli_fail("store: %s", store_errmsg(c->store));
     sqlite3_bind_int64(st, 1, c->org_id);
     if (project) sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, deleted);
@@ -307,7 +288,7 @@ static int cmd_versions(Cli *c)
                   " (SELECT group_concat(sf.name || ' version ' || sv.number, ', ') FROM version_subs s"
                   "   JOIN versions sv ON sv.id = s.sub_version JOIN flows sf ON sf.id = sv.flow WHERE s.version = v.id)"
                   " FROM versions v WHERE v.flow = ?1 ORDER BY v.number");
-    if (!st) return fail("store: %s", store_errmsg(c->store));
+    if (!st) return cli_fail("store: %s", store_errmsg(c->store));
     sqlite3_bind_int64(st, 1, f.id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *author = (const char *)sqlite3_column_text(st, 4);
@@ -441,9 +422,9 @@ static int cmd_deploy(Cli *c)
     opt.has_from = from != NULL;
     opt.has_until = until != NULL;
     if (auto_approve) {
-        if (c->as || approver) return fail("--auto-approve takes neither --as nor --approve-as%s", "");
+        if (c->as || approver) return cli_fail("--auto-approve takes neither --as nor --approve-as%s", "");
         int64_t n = count_users(c);
-        if (n != 0) return fail("--auto-approve is only for an organisation without users: deploy --as USER%s", "");
+        if (n != 0) return cli_fail("--auto-approve is only for an organisation without users: deploy --as USER%s", "");
     } else {
         if (!allowed(c, ROLE_ADMIN, "deploying")) return 1;
         if (approver) {
@@ -491,7 +472,7 @@ static int cmd_approve(Cli *c)
     if (!allowed(c, ROLE_ADMIN, "approving")) return 1;
     if (deploy_approve(c->store, c->org_id, (const char *const *)&c->args[1], c->nargs - 1, c->as, at, stdout, c->err,
                        sizeof c->err) != 0)
-        return fail("approval refused: %s", c->err);
+        return cli_fail("approval refused: %s", c->err);
     return 0;
 }
 
@@ -502,10 +483,10 @@ static int cmd_rollback(Cli *c)
     if (!allowed(c, ROLE_ADMIN, "rolling back")) return 1;
     char *end;
     long number = strtol(to, &end, 10);
-    if (*end || number <= 0) return fail("'%s' is not a version number", to);
+    if (*end || number <= 0) return cli_fail("'%s' is not a version number", to);
     if (deploy_rollback(c->store, c->org_id, c->args[1], (int)number, c->as, store_wall_clock(), stdout, c->err,
                         sizeof c->err) != 0)
-        return fail("rollback refused: %s", c->err);
+        return cli_fail("rollback refused: %s", c->err);
     return 0;
 }
 
@@ -526,12 +507,12 @@ static int set_flow(Cli *c, const char *verb)
     const char *name = c->args[1];
     FlowRow f;
     if (!find_flow(c, name, &f)) return 1;
-    if ((enable || disable) && f.deleted) return fail("flow '%s' is deleted: restore it first", name);
-    if (enable && f.enabled) return fail("flow '%s' is enabled already", name);
-    if (disable && !f.enabled) return fail("flow '%s' is disabled already", name);
-    if (delete && f.deleted) return fail("flow '%s' is deleted already", name);
-    if (!enable && !disable && !delete && !f.deleted) return fail("flow '%s' is not deleted", name);
-    if (store_begin(c->store, c->err, sizeof c->err) != 0) return fail("%s", c->err);
+    if ((enable || disable) && f.deleted) return cli_fail("flow '%s' is deleted: restore it first", name);
+    if (enable && f.enabled) return cli_fail("flow '%s' is enabled already", name);
+    if (disable && !f.enabled) return cli_fail("flow '%s' is disabled already", name);
+    if (delete && f.deleted) return cli_fail("flow '%s' is deleted already", name);
+    if (!enable && !disable && !delete && !f.deleted) return cli_fail("flow '%s' is not deleted", name);
+    if (store_begin(c->store, c->err, sizeof c->err) != 0) return cli_fail("%s", c->err);
     sqlite3_stmt *st;
     if (!enable && !disable && !delete) {   /* restore: the project must have room */
         st = store_stmt(c->store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
@@ -558,7 +539,7 @@ static int set_flow(Cli *c, const char *verb)
         deploy_audit(c->store, c->org_id, c->as, verb, detail, c->err, sizeof c->err) != 0 ||
         store_commit(c->store, c->err, sizeof c->err) != 0) {
         store_rollback(c->store);
-        return fail("%s", c->err);
+        return cli_fail("%s", c->err);
     }
     printf("%s %s '%s'\n", enable ? "enabled" : disable ? "disabled" : delete ? "deleted" : "restored", f.kind, name);
     return 0;
@@ -592,21 +573,21 @@ static int cmd_export(Cli *c)
     bool keep = take_flag(c, "--keep-inputs"), strip = take_flag(c, "--strip-inputs");
     if ((c->nargs != 2 && !(c->nargs == 1 && project)) || (c->nargs == 2 && project) || !path || leftover_options(c))
         return usage_of("export FLOW|--project P -o FILE [--keep-inputs|--strip-inputs] --as USER");
-    if (keep && strip) return fail("give --keep-inputs or --strip-inputs, not both%s", "");
+    if (keep && strip) return cli_fail("give --keep-inputs or --strip-inputs, not both%s", "");
     if (!allowed(c, ROLE_OPERATOR, "exporting")) return 1;
     char *text = bundle_export(c->store, c->org_id, c->nargs == 2 ? c->args[1] : NULL, project, !strip, c->err,
                                sizeof c->err);
-    if (!text) return fail("export refused: %s", c->err);
+    if (!text) return cli_fail("export refused: %s", c->err);
     FILE *f = fopen(path, "wb");
     bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     if (f && fclose(f) != 0) ok = false;
     free(text);
-    if (!ok) return fail("cannot write the bundle: %s", strerror(errno));
+    if (!ok) return cli_fail("cannot write the bundle: %s", strerror(errno));
     char detail[300];
     snprintf(detail, sizeof detail, "%s%s to %s", c->nargs == 2 ? "flow " : "project ", c->nargs == 2 ? c->args[1] : project,
              path);
     if (deploy_audit(c->store, c->org_id, c->as, "export", detail, c->err, sizeof c->err) != 0)
-        return fail("%s", c->err);
+        return cli_fail("%s", c->err);
     printf("exported %s%s (inputs %s) to %s\n", c->nargs == 2 ? "flow " : "project ",
            c->nargs == 2 ? c->args[1] : project, strip ? "stripped" : "kept", path);
     return 0;

@@ -22,6 +22,7 @@
 #include "ingest.h"
 #include "sims.h"
 #include "store.h"
+#include "cli.h"
 
 #define MAX_ARGS 1024
 
@@ -66,36 +67,15 @@ static int usage(void)
     return 2;
 }
 
-static int fail(const char *fmt, const char *a)
-{
-    fputs("flowvm: ", stderr);
-    fprintf(stderr, fmt, a);
-    fputc('\n', stderr);
-    return 1;
-}
-
 /* The value of option `name` among the arguments, removed from them. */
 static const char *take(Cli *c, const char *name)
 {
-    for (int i = 0; i + 1 < c->nargs; i++)
-        if (strcmp(c->args[i], name) == 0) {
-            const char *v = c->args[i + 1];
-            memmove(&c->args[i], &c->args[i + 2], (size_t)(c->nargs - i - 2) * sizeof *c->args);
-            c->nargs -= 2;
-            return v;
-        }
-    return NULL;
+    return cli_take(c->args, &c->nargs, name);
 }
 
 static bool take_flag(Cli *c, const char *name)
 {
-    for (int i = 0; i < c->nargs; i++)
-        if (strcmp(c->args[i], name) == 0) {
-            memmove(&c->args[i], &c->args[i + 1], (size_t)(c->nargs - i - 1) * sizeof *c->args);
-            c->nargs--;
-            return true;
-        }
-    return false;
+    return cli_take_flag(c->args, &c->nargs, name);
 }
 
 static bool leftover_options(Cli *c, int from)
@@ -120,9 +100,9 @@ static bool parse_time(const char *text, int64_t *out)
 static int open_store(Cli *c, bool create_org)
 {
     char err[512];
-    if (!(c->store = store_open(c->db, err, sizeof err))) return fail("%s", err);
+    if (!(c->store = store_open(c->db, err, sizeof err))) return cli_fail("%s", err);
     c->org_id = store_org(c->store, c->org, create_org, err, sizeof err);
-    if (c->org_id < 0) return fail("%s", err);
+    if (c->org_id < 0) return cli_fail("%s", err);
     return 0;
 }
 
@@ -139,7 +119,7 @@ static int cmd_sims(Cli *c)
         if (open_store(c, true)) return 1;
         SimsImportReport rep;
         int rc = sims_import(c->store, c->org_id, c->args[2], skip, stderr, &rep, err, sizeof err);
-        if (rc < 0) return fail("%s", err);
+        if (rc < 0) return cli_fail("%s", err);
         if (rc == 1 && !skip) {
             fprintf(stderr, "flowvm: %d of %d rows rejected: nothing imported (--skip-invalid imports the valid rows)\n",
                     rep.rejected, rep.rows + (rep.rows ? 0 : rep.rejected));
@@ -150,21 +130,21 @@ static int cmd_sims(Cli *c)
     }
     if (strcmp(sub, "list") == 0) {
         if (c->nargs != 2 || open_store(c, true)) return c->store ? 1 : usage();
-        return sims_list(c->store, c->org_id, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+        return sims_list(c->store, c->org_id, stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
     }
     if (strcmp(sub, "show") == 0) {
         if (c->nargs != 3) return usage();
         if (open_store(c, true)) return 1;
-        return sims_show(c->store, c->org_id, c->args[2], stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+        return sims_show(c->store, c->org_id, c->args[2], stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
     }
     if (strcmp(sub, "transfer") == 0) {
         const char *to = take(c, "--to");
         if (!to || c->nargs != 3) return usage();
         if (open_store(c, true)) return 1;
         int64_t to_id = store_org(c->store, to, true, err, sizeof err);
-        if (to_id < 0) return fail("%s", err);
-        if (to_id == c->org_id) return fail("SIM %s is already in that organisation", c->args[2]);
-        if (sims_transfer(c->store, c->org_id, c->args[2], to_id, err, sizeof err) != 0) return fail("%s", err);
+        if (to_id < 0) return cli_fail("%s", err);
+        if (to_id == c->org_id) return cli_fail("SIM %s is already in that organisation", c->args[2]);
+        if (sims_transfer(c->store, c->org_id, c->args[2], to_id, err, sizeof err) != 0) return cli_fail("%s", err);
         printf("SIM %s moved from %s to %s\n", c->args[2], c->org, to);
         return 0;
     }
@@ -190,13 +170,13 @@ static int cmd_ingest(Cli *c)
     if (now_text && !parse_time(now_text, &now)) return 2;
     if (open_store(c, true)) return 1;
     FILE *in = strcmp(c->args[1], "-") == 0 ? stdin : fopen(c->args[1], "rb");
-    if (!in) return fail("cannot read the events: %s", strerror(errno));
+    if (!in) return cli_fail("cannot read the events: %s", strerror(errno));
     char err[512];
     EngOptions opt = { 0 };
     Engine *e = eng_open(c->store, c->org_id, &opt, err, sizeof err);
     if (!e) {
         if (in != stdin) fclose(in);
-        return fail("%s", err);
+        return cli_fail("%s", err);
     }
     int64_t clock = eng_clock(e);
     ingest_time_bounds(clock > now ? clock : now, &opt.time_min, &opt.time_max);
@@ -206,7 +186,7 @@ static int cmd_ingest(Cli *c)
     int rc = e ? ingest_stream(e, in, batch, stderr, &r, err, sizeof err) : -1;
     if (in != stdin) fclose(in);
     eng_free(e);
-    if (rc != 0) return fail("%s", err);
+    if (rc != 0) return cli_fail("%s", err);
     if (!quiet) {
         printf("lines %llu: %llu events processed, %llu rejected, %llu duplicates ignored, %llu about unknown SIMs\n",
                (unsigned long long)r.lines, (unsigned long long)r.accepted, (unsigned long long)r.rejected,
@@ -230,7 +210,7 @@ static int cmd_tick(Cli *c)
     char err[512];
     EngOptions opt = { 0 };
     Engine *e = eng_open(c->store, c->org_id, &opt, err, sizeof err);
-    if (!e) return fail("%s", err);
+    if (!e) return cli_fail("%s", err);
     int64_t from = eng_clock(e);
     int rc = eng_tick(e, until, err, sizeof err);
     const EngStats *s = eng_stats(e);
@@ -247,7 +227,7 @@ static int cmd_tick(Cli *c)
         fmt_free(&b);
     }
     eng_free(e);
-    return rc == 0 ? 0 : fail("%s", err);
+    return rc == 0 ? 0 : cli_fail("%s", err);
 }
 
 /* ============================================================ runs */
@@ -259,9 +239,9 @@ static int cmd_runs(Cli *c)
         if (c->nargs != 3) return usage();
         char *end;
         long long id = strtoll(c->args[2], &end, 10);
-        if (*end || id <= 0) return fail("'%s' is not a run id", c->args[2]);
+        if (*end || id <= 0) return cli_fail("'%s' is not a run id", c->args[2]);
         if (open_store(c, true)) return 1;
-        return hist_show(c->store, c->org_id, id, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+        return hist_show(c->store, c->org_id, id, stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
     }
     HistFilter f = { take(c, "--flow"), take(c, "--sim"), take(c, "--status"), 0 };
     const char *limit = take(c, "--limit");
@@ -269,9 +249,9 @@ static int cmd_runs(Cli *c)
     if (limit) f.limit = atoi(limit);
     if (c->nargs != 1 || leftover_options(c, 1)) return usage();
     if (f.status && strcmp(f.status, "ok") && strcmp(f.status, "failed") && strcmp(f.status, "waiting"))
-        return fail("--status takes ok, failed or waiting, not '%s'", f.status);
+        return cli_fail("--status takes ok, failed or waiting, not '%s'", f.status);
     if (open_store(c, true)) return 1;
-    return hist_list(c->store, c->org_id, &f, json, stdout, err, sizeof err) == 0 ? 0 : fail("%s", err);
+    return hist_list(c->store, c->org_id, &f, json, stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
 }
 
 int main(int argc, char **argv)
