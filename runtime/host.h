@@ -30,7 +30,7 @@ typedef struct HostConnector {
     int (*apply)(void *ctx, ActionKind op, const cJSON *action, Value *sim, Arena *arena, char *err, size_t errlen);
 } HostConnector;
 
-/* This issue's connector: the SIM's record in the store (suspend -> status
+/* The store's connector: the SIM's record in the store (suspend -> status
  * suspended, resume -> active, tag/untag -> tags, topup -> data_left +=
  * amount, renew -> month_usage 0 and data_left = quota). */
 extern const HostConnector host_store_connector;

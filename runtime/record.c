@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../stdlib/validate.h"
+#include "host.h"
 #include "json.h"
 
 static int refuse(char *message, size_t size, const char *what, const char *text, const char *why)
@@ -130,49 +131,17 @@ void rec_free(RecHost *rec)
     rec->actions = rec->log = NULL;
 }
 
-/* The SIM's tags with `tag` added or removed. */
-static Value retag(const Value *tags, const char *tag, bool add, Arena *arena)
-{
-    uint32_t n = tags->tag == VAL_LIST ? tags->as.l->len : 0;
-    VList *list = arena_alloc(arena, sizeof *list + (size_t)(n + 1) * sizeof(Value));
-    if (!list) return *tags;
-    uint32_t k = 0;
-    bool present = false;
-    for (uint32_t i = 0; i < n; i++) {
-        const Value *item = &tags->as.l->items[i];
-        bool same = item->tag == VAL_STR && strcmp(item->as.s->data, tag) == 0;
-        present |= same;
-        if (!(same && !add)) list->items[k++] = *item;
-    }
-    if (add && !present) {
-        const VStr *s = json_str(arena, tag, strlen(tag));
-        if (s) list->items[k++] = val_str(s);
-    }
-    list->len = k;
-    return val_list(list);
-}
-
 int rec_apply_sim_ops(RecHost *rec, int from, Value *sim, Arena *arena)
 {
     int n = cJSON_GetArraySize(rec->actions);
     for (int i = from; i < n; i++) {
         const cJSON *action = cJSON_GetArrayItem(rec->actions, i);
-        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(action, "action"));
-        const char *tag = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(action, "tag"));
-        const cJSON *amount = cJSON_GetObjectItemCaseSensitive(action, "amount");
-        if (!kind) continue;
-        if (strcmp(kind, "suspend") == 0 || strcmp(kind, "resume") == 0) {
-            const char *status = kind[0] == 's' ? "suspended" : "active";
-            const VStr *s = json_str(arena, status, strlen(status));
-            if (s) sim[SIM_STATUS] = val_str(s);
-        } else if ((strcmp(kind, "tag") == 0 || strcmp(kind, "untag") == 0) && tag) {
-            sim[SIM_TAGS] = retag(&sim[SIM_TAGS], tag, kind[0] == 't', arena);
-        } else if (strcmp(kind, "topup") == 0 && cJSON_IsNumber(amount)) {
-            sim[SIM_DATA_LEFT].as.i += (int64_t)amount->valuedouble;
-        } else if (strcmp(kind, "renew") == 0) {
-            sim[SIM_MONTH_USAGE].as.i = 0;
-            sim[SIM_DATA_LEFT].as.i = sim[SIM_QUOTA].as.i;
-        }
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(action, "action"));
+        int kind = name ? cat_action_find(name, strlen(name)) : -1;
+        if (kind < 0 || kind == ACT_EMAIL || kind == ACT_WEBHOOK) continue;
+        /* the same effect the store's connector has on a SIM record */
+        char err[128];
+        host_store_connector.apply(host_store_connector.ctx, (ActionKind)kind, action, sim, arena, err, sizeof err);
     }
     return n;
 }
