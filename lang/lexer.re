@@ -315,7 +315,7 @@ uint32_t lex_interp_end(const Lexer *lx, uint32_t pos)
 
 static Token lex_string(Lexer *lx, uint32_t start, bool triple)
 {
-    Token tok = { TK_STRING, span_at(lx, start, 0), false, {0}, triple ? LEX_STR_TRIPLE : 0 };
+    Token tok = { TK_STRING, span_at(lx, start, 0), false, triple ? LEX_STR_TRIPLE : 0, {0} };
     Scan scan = scan_string(lx, start + (triple ? 3 : 1), triple, true, 1);
     uint32_t end = scan.pos;
     if (scan.result != SCAN_OK) {
@@ -377,7 +377,7 @@ static const Unit units[] = {
 static Token lex_number(Lexer *lx, uint32_t start, uint32_t end)
 {
     const unsigned char *s = lx->text;
-    Token tok = { TK_INT, span_at(lx, start, end - start), false, {0}, 0 };
+    Token tok = { TK_INT, span_at(lx, start, end - start), false, 0, {0} };
     uint32_t pos = start, dot = 0, suffix = 0;
     int64_t whole = 0, frac = 0, scale = 1;
     bool overflow = false;
@@ -476,7 +476,7 @@ static int days_in_month(int y, int m)
 static Token lex_time(Lexer *lx, uint32_t start, uint32_t end)
 {
     const unsigned char *s = lx->text + start;
-    Token tok = { TK_TIME, span_at(lx, start, end - start), false, {0}, 0 };
+    Token tok = { TK_TIME, span_at(lx, start, end - start), false, 0, {0} };
     int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
     int h = 0, mi = 0, sec = 0, off = 0;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) {
@@ -512,7 +512,7 @@ static Token lex_time(Lexer *lx, uint32_t start, uint32_t end)
 static Token lex_clock(Lexer *lx, uint32_t start, uint32_t end)
 {
     const unsigned char *s = lx->text + start;
-    Token tok = { TK_CLOCK, span_at(lx, start, end - start), false, {0}, 0 };
+    Token tok = { TK_CLOCK, span_at(lx, start, end - start), false, 0, {0} };
     int colon = s[1] == ':' ? 1 : 2;
     int h = digits(s, colon), m = digits(s + colon + 1, 2);
     if (h > 23 || m > 59) {
@@ -528,7 +528,7 @@ static Token lex_clock(Lexer *lx, uint32_t start, uint32_t end)
 
 static Token lex_word(Lexer *lx, uint32_t start, uint32_t end)
 {
-    Token tok = { TK_ID, span_at(lx, start, end - start), false, {0}, 0 };
+    Token tok = { TK_ID, span_at(lx, start, end - start), false, 0, {0} };
     if (end - start > LEX_MAX_IDENT) {
         lex_error(lx, tok.span, "name too long (more than %d bytes)", LEX_MAX_IDENT);
         return tok;
@@ -602,7 +602,7 @@ static Token lex_token(Lexer *lx)
         const unsigned char *cur = lx->text + lx->pos, *mar, *tok = cur;
         uint32_t start = lx->pos;
 #define TOKEN(k) do { lx->pos = (uint32_t)(cur - lx->text); \
-        return (Token){ (k), span_at(lx, start, lx->pos - start), false, {0}, 0 }; } while (0)
+        return (Token){ (k), span_at(lx, start, lx->pos - start), false, 0, {0} }; } while (0)
 #define END ((uint32_t)(cur - lx->text))
         (void)tok;
         /*!re2c
@@ -627,7 +627,7 @@ static Token lex_token(Lexer *lx)
                                       "invalid time '%.*s' (write RFC 3339: 2026-12-01T09:00:00Z)",
                                       (int)(END - start > 40 ? 40 : END - start),
                                       (const char *)lx->text + start);
-                            return (Token){ TK_TIME, span_at(lx, start, END - start), false, {0}, 0 }; }
+                            return (Token){ TK_TIME, span_at(lx, start, END - start), false, 0, {0} }; }
         digit{1,2} ":" digit{2}
                           { lx->pos = END; return lex_clock(lx, start, END); }
         num               { lx->pos = END; return lex_number(lx, start, END); }

@@ -765,11 +765,11 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
     if (*cached) FlowParseReset(*cached, &p);
     else if (!(*cached = FlowParseAlloc(malloc, &p))) out_of_memory();
     void *lemon = *cached;
-    FlowParse(lemon, TK_EXPR_START, (Token){ TK_EXPR_START, span_at(&p, start, 0), false, {0}, 0 });
+    FlowParse(lemon, TK_EXPR_START, (Token){ TK_EXPR_START, span_at(&p, start, 0), false, 0, {0} });
     Token tok = next_token(&lx);
     while (!p.failed) {
         if (tok.kind == 0 || tok.span.off >= end) {
-            FlowParse(lemon, 0, (Token){ 0, span_at(&p, end, 1), false, {0}, 0 });
+            FlowParse(lemon, 0, (Token){ 0, span_at(&p, end, 1), false, 0, {0} });
             break;
         }
         Token next = next_token(&lx);

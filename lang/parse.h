@@ -42,13 +42,13 @@ typedef struct Token {
     int kind;            /* TK_* from grammar.h; 0 at the end */
     Span span;
     bool bol;            /* first token on its line */
+    unsigned flags;      /* STRING: LEX_STR_* */
     union {
         int64_t i;       /* INT BYTES DURATION TIME; CLOCK: minutes; action of an `expect` word */
         double f;        /* FLOAT PERCENT */
         Expr *str;       /* STRING: decoded by the driver before the parser sees it */
     } v;
-    unsigned flags;      /* STRING: LEX_STR_* */
-} Token;
+} Token;                 /* 32 bytes: tokens are copied by value to lemon and back */
 
 enum {
     LEX_STR_TRIPLE = 1,  /* """...""" */
