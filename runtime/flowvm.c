@@ -3,7 +3,8 @@
  *
  *   flowvm [--db FILE] [--org NAME] COMMAND ...
  *
- * Commands: sims import|list|show|transfer, ingest, tick, runs; the
+ * Commands: sims import|list|show|transfer, ingest, tick, runs, serve,
+ * tokens create; the
  * deployment commands (deploy_cli.c) and the delivery ones (deliver_cli.c).
  * Every command takes --db (default ./flow.db) and --org (default
  * "default") anywhere on its line.  spec/runtime.md documents them.
@@ -19,9 +20,11 @@
 #include "deploy_cli.h"
 #include "engine.h"
 #include "history.h"
+#include "http.h"
 #include "ingest.h"
 #include "sims.h"
 #include "store.h"
+#include "tokens.h"
 #include "cli.h"
 
 #define MAX_ARGS 1024
@@ -53,6 +56,9 @@ static const char usage_text[] =
     "  tick [--until TIME]                 advance the clock: waits, schedules, dates, dormant SIMs\n"
     "  runs [--flow NAME] [--sim ICCID] [--status ok|failed|waiting] [--limit N] [--json]\n"
     "  runs show ID                        one run in detail\n"
+    "  serve --listen ADDR:PORT            the HTTP API (spec/http-api.md) until SIGTERM\n"
+    "  tokens create --role user|operator|admin\n"
+    "                                      an API token of the organisation, printed once\n"
     "  deliver [list] [--once] [--now TIME] [--schedule LIST] [--timeout S] [--ca-file F]\n"
     "                                      send the outbox: webhooks and email (spec/deliveries.md)\n"
     "  webhooks add URL [--secret whsec_...] | secret|rotate|retire|enable|remove URL | list\n"
@@ -254,6 +260,30 @@ static int cmd_runs(Cli *c)
     return hist_list(c->store, c->org_id, &f, json, stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
 }
 
+/* ============================================================ serve, tokens */
+
+static int cmd_serve(Cli *c)
+{
+    const char *listen = take(c, "--listen");
+    if (!listen || c->nargs != 1 || leftover_options(c, 1)) return usage();
+    char err[512];
+    return http_serve(c->db, listen, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
+}
+
+static int cmd_tokens(Cli *c)
+{
+    const char *role_text = take(c, "--role");
+    if (c->nargs != 2 || strcmp(c->args[1], "create") != 0 || !role_text || leftover_options(c, 2)) return usage();
+    int role = tok_role(role_text);
+    if (role < 0) return cli_fail("--role takes user, operator or admin, not '%s'", role_text);
+    if (open_store(c, true)) return 1;
+    char token[TOK_TEXT_LEN + 1], err[512];
+    if (tok_create(c->store, c->org_id, (TokRole)role, token, err, sizeof err) < 0) return cli_fail("%s", err);
+    printf("%s\n", token);
+    fprintf(stderr, "flowvm: token of %s with role %s; it is not shown again\n", c->org, role_text);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     Cli c = { .db = STORE_DEFAULT_PATH, .org = "default" };
@@ -272,6 +302,8 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "ingest") == 0) rc = cmd_ingest(&c);
     else if (strcmp(cmd, "tick") == 0) rc = cmd_tick(&c);
     else if (strcmp(cmd, "runs") == 0) rc = cmd_runs(&c);
+    else if (strcmp(cmd, "serve") == 0) rc = cmd_serve(&c);
+    else if (strcmp(cmd, "tokens") == 0) rc = cmd_tokens(&c);
     else if (strcmp(cmd, "deliver") == 0) rc = dcli_deliver(c.db, c.org, c.nargs, c.args);
     else if (strcmp(cmd, "smtp") == 0) rc = dcli_smtp(c.db, c.org, c.nargs, c.args);
     else if (strcmp(cmd, "webhooks") == 0) rc = dcli_webhooks(c.db, c.org, c.nargs, c.args);

@@ -20,14 +20,31 @@ void ingest_time_bounds(int64_t reference, int64_t *min, int64_t *max)
     *max = reference + INGEST_FUTURE;
 }
 
-static void reject(IngestReport *r, FILE *out, uint64_t line, const char *why)
+typedef struct LineSink {
+    IngestLineFn fn;
+    void *ctx;
+} LineSink;
+
+static void reject(IngestReport *r, const LineSink *sink, uint64_t line, const char *why)
 {
     r->rejected++;
-    if (out) fprintf(out, "line %llu: %s\n", (unsigned long long)line, why);
+    if (sink->fn) sink->fn(sink->ctx, line, INGEST_REJECTED, why);
+}
+
+static void print_reject(void *ctx, uint64_t line, IngestResult result, const char *why)
+{
+    if (result == INGEST_REJECTED && ctx) fprintf(ctx, "line %llu: %s\n", (unsigned long long)line, why);
 }
 
 int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r, char *err, size_t errlen)
 {
+    return ingest_stream_lines(e, in, batch, print_reject, rejects, r, err, errlen);
+}
+
+int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *ctx, IngestReport *r, char *err,
+                        size_t errlen)
+{
+    const LineSink sink = { fn, ctx }, *rejects = &sink;
     memset(r, 0, sizeof *r);
     if (batch <= 0) batch = INGEST_DEFAULT_BATCH;
     char *line = malloc(INGEST_MAX_LINE + 2);
@@ -94,6 +111,8 @@ int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r
         if (outcome == ENG_DUPLICATE) r->duplicates++;
         else r->accepted++;
         if (outcome == ENG_UNKNOWN_SIM) r->unknown_sims++;
+        if (fn) fn(ctx, r->lines, outcome == ENG_DUPLICATE ? INGEST_DUPLICATE :
+                   outcome == ENG_UNKNOWN_SIM ? INGEST_UNKNOWN_SIM : INGEST_ACCEPTED, NULL);
         if (++in_batch >= batch) {
             double t3 = mono();
             open = false;

@@ -36,4 +36,13 @@ void ingest_time_bounds(int64_t reference, int64_t *min, int64_t *max);
  * read error (err; the batch under way is rolled back, earlier ones stay). */
 int ingest_stream(Engine *engine, FILE *in, int batch, FILE *rejects, IngestReport *report, char *err, size_t errlen);
 
+/* What became of one line (blank lines have none). */
+typedef enum { INGEST_ACCEPTED, INGEST_DUPLICATE, INGEST_UNKNOWN_SIM, INGEST_REJECTED } IngestResult;
+typedef void (*IngestLineFn)(void *ctx, uint64_t line, IngestResult result, const char *why);
+
+/* ingest_stream with each line's result given to `fn` (the HTTP API's
+ * per-line answer; ingest_stream is this with a printer of rejections). */
+int ingest_stream_lines(Engine *engine, FILE *in, int batch, IngestLineFn fn, void *ctx, IngestReport *report,
+                        char *err, size_t errlen);
+
 #endif

@@ -135,6 +135,12 @@ static const char *const migrations[] = {
     "INSERT INTO sim_usage SELECT id, coalesce(json_extract(doc, '$.month_usage'), 0),"
     "  coalesce(json_extract(doc, '$.data_left'), 0), coalesce(json_extract(doc, '$.days_left'), 0), last_usage FROM sims;"
     "DROP INDEX sims_org_last_usage;",
+    /* 4 -> 5: API tokens (spec/http-api.md) belong to an organisation with a
+     * role, a user optional; the table was schema only, never written */
+    "DROP TABLE api_tokens;"
+    "CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, org INTEGER NOT NULL REFERENCES organisations(id),"
+    "  role TEXT NOT NULL CHECK (role IN ('user','operator','admin')), user INTEGER REFERENCES users(id),"
+    "  hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, expires INTEGER, revoked INTEGER);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))

@@ -1,0 +1,99 @@
+/*
+ * tokens.c - bearer tokens of the HTTP API.
+ *
+ * A token is "flw_" and 64 hex digits of RAND_bytes: 256 bits, so a plain
+ * SHA-256 of it is a safe thing to store (no salt or slow hash needed; that
+ * is for passwords people choose).  The lookup is by the hash's index; the
+ * stored hash is then compared with CRYPTO_memcmp, in constant time.
+ */
+#include "tokens.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const role_names[] = { "user", "operator", "admin" };
+
+int tok_role(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, role_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *tok_role_name(TokRole role)
+{
+    return role_names[role];
+}
+
+static int sha256(const char *text, size_t len, unsigned char out[32])
+{
+    unsigned int n = 0;
+    return EVP_Digest(text, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}
+
+int64_t tok_create(Store *store, int64_t org, TokRole role, char out[TOK_TEXT_LEN + 1], char *err, size_t errlen)
+{
+    unsigned char random[TOK_RANDOM_BYTES], hash[32];
+    if (RAND_bytes(random, sizeof random) != 1) {
+        snprintf(err, errlen, "no random bytes for a token");
+        return -1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(TOK_PREFIX);
+    memcpy(out, TOK_PREFIX, n);
+    for (size_t i = 0; i < sizeof random; i++) {
+        out[n++] = hex[random[i] >> 4];
+        out[n++] = hex[random[i] & 15];
+    }
+    out[n] = '\0';
+    if (sha256(out, n, hash) != 0) {
+        snprintf(err, errlen, "SHA-256 failed");
+        return -1;
+    }
+    sqlite3_stmt *st = store_stmt(store, "INSERT INTO api_tokens (org, role, hash, created) VALUES (?1, ?2, ?3, ?4)");
+    if (!st) {
+        snprintf(err, errlen, "store: %s", store_errmsg(store));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, role_names[role], -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, hash, sizeof hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, store_wall_clock());
+    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    char detail[64];
+    snprintf(detail, sizeof detail, "token %lld role %s", (long long)id, role_names[role]);
+    if (store_audit(store, org, "token.create", detail, err, errlen) != 0) return -1;
+    return id;
+}
+
+int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRole *role)
+{
+    size_t len = strlen(token);
+    unsigned char hash[32];
+    if (len != TOK_TEXT_LEN || strncmp(token, TOK_PREFIX, strlen(TOK_PREFIX)) != 0) return 0;
+    if (sha256(token, len, hash) != 0) return -1;
+    sqlite3_stmt *st = store_stmt(store,
+        "SELECT org, role, hash FROM api_tokens WHERE hash = ?1 AND revoked IS NULL"
+        " AND (expires IS NULL OR expires > ?2)");
+    if (!st) return -1;
+    sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 2) == (int)sizeof hash &&
+        CRYPTO_memcmp(sqlite3_column_blob(st, 2), hash, sizeof hash) == 0) {
+        int r = tok_role((const char *)sqlite3_column_text(st, 1));
+        if (r >= 0) {
+            *org = sqlite3_column_int64(st, 0);
+            *role = (TokRole)r;
+            found = 1;
+        }
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        found = -1;
+    }
+    sqlite3_reset(st);
+    return found;
+}

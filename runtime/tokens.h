@@ -1,0 +1,34 @@
+/*
+ * tokens.h - the HTTP API's bearer tokens: made at random, shown once, kept
+ * only as their SHA-256, each bound to one organisation and one role.
+ *
+ * Not here: who may do what with a role (http.c), users (deploy.c).
+ */
+#ifndef FLOW_RUNTIME_TOKENS_H
+#define FLOW_RUNTIME_TOKENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define TOK_PREFIX "flw_"
+#define TOK_RANDOM_BYTES 32
+#define TOK_TEXT_LEN (sizeof TOK_PREFIX - 1 + 2 * TOK_RANDOM_BYTES)   /* without the NUL */
+
+typedef enum { TOK_USER, TOK_OPERATOR, TOK_ADMIN } TokRole;
+
+/* The role named `name` ("user" "operator" "admin"); -1 for another name. */
+int tok_role(const char *name);
+const char *tok_role_name(TokRole role);
+
+/* Makes a token of `org` with `role`, stores its hash and writes the token
+ * (TOK_TEXT_LEN characters and a NUL) into `out`.  Returns the token's id,
+ * or -1 with err set. */
+int64_t tok_create(Store *store, int64_t org, TokRole role, char out[TOK_TEXT_LEN + 1], char *err, size_t errlen);
+
+/* Looks `token` up: 1 with *org and *role when it is a live token (not
+ * revoked, not expired at `now`), 0 when it is not, -1 on a store error. */
+int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRole *role);
+
+#endif

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The HTTP API (spec/http-api.md) against a real `flowvm serve` on 127.0.0.1,
+# port 0 (the server prints the one it got): every endpoint with curl, the
+# auth matrix (no token, a bad one, each role, another organisation's),
+# bad inputs (400 404 405 413 415), and SIGTERM while a request is in
+# flight.  Bounded waits; servers are killed at the end by the trap.
+# Prints "N passed, N failed" last.
+set -u
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+flowc=$PWD/$build/flowc
+flowvm=$PWD/$build/flowvm
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+expect_in() { if [[ "$3" == *"$2"* ]]; then ok; else bad "$1: expected '$2' in:"; printf '%s\n' "$3" | head -20; fi; }
+expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
+db=$tmp/flow.db
+q() { sqlite3 "$db" "$1"; }
+fv() { "$flowvm" --db "$db" "$@"; }
+
+# ------------------------------------------------------------ a store with SIMs, flows, tokens
+now=$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ)   # after the deployment
+fv --org acme sims import /dev/stdin >/dev/null <<'CSV'
+iccid,package,quota
+89441000300000000020,IoT-1GB,1000000000
+89441000300000000038,IoT-1GB,1000000000
+CSV
+fv --org other sims import /dev/stdin >/dev/null <<'CSV'
+iccid,package,quota
+89441000300000000046,IoT-1GB,1000000000
+CSV
+"$flowc" build flows -o "$tmp/art" >/dev/null
+echo '{"usage_hook": "https://hooks.acme.example/usage"}' > "$tmp/in.json"
+fv --org acme deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" >/dev/null 2>&1
+expect_eq "flows deployed" 1 "$(q "SELECT count(*) > 0 FROM flows f JOIN organisations o ON o.id = f.org WHERE o.name = 'acme'")"
+user=$(fv --org acme tokens create --role user 2>/dev/null)
+oper=$(fv --org acme tokens create --role operator 2>/dev/null)
+admin=$(fv --org acme tokens create --role admin 2>"$tmp/tok.err")
+other=$(fv --org other tokens create --role admin 2>/dev/null)
+expect_in "a token is printed" "flw_" "$admin"
+expect_eq "token length" 68 "${#admin}"
+expect_in "shown once" "not shown again" "$(cat "$tmp/tok.err")"
+expect_eq "only hashes stored" 0 "$(q "SELECT count(*) FROM api_tokens WHERE hash = '$admin' OR length(hash) != 32")"
+expect_eq "four tokens" 4 "$(q "SELECT count(*) FROM api_tokens")"
+out=$(fv tokens create --role root 2>&1); rc=$?
+expect_eq "a bad role" 1 "$rc"
+expect_in "a bad role says so" "--role takes user, operator or admin" "$out"
+
+# ------------------------------------------------------------ the server
+start_server() {
+    rm -f "$tmp/serve.out"
+    "$flowvm" --db "$db" serve --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+    server=$!
+    pids+=("$server")
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/serve.out" 2>/dev/null)
+        [ -n "$port" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+start_server || bad "the server did not start: $(cat "$tmp/serve.err")"
+base=http://127.0.0.1:$port
+# status and body of a request: code() prints the status only
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+body() { curl -s --max-time 10 "$@"; }
+auth() { echo "Authorization: Bearer $1"; }
+
+out=$(fv serve 2>&1); rc=$?
+expect_eq "serve needs --listen" 2 "$rc"
+out=$(fv serve --listen nowhere 2>&1); rc=$?
+expect_in "a bad --listen" "--listen takes ADDR:PORT" "$out"
+
+# ------------------------------------------------------------ health
+expect_eq "health" 200 "$(code "$base/v1/health")"
+expect_eq "health body" '{"status":"ok"}' "$(body "$base/v1/health")"
+expect_eq "health: POST is 405" 405 "$(code -X POST "$base/v1/health")"
+expect_in "405 names the method" "allow: get" "$(curl -s -i -X POST "$base/v1/health" | tr 'A-Z' 'a-z')"
+expect_eq "unknown path" 404 "$(code "$base/v1/nothing")"
+expect_in "errors are JSON" '{"error":{"code":"not_found","message":' "$(body "$base/v1/nothing")"
+
+# ------------------------------------------------------------ events
+ev() { printf '{"id":"%s","type":"data.usage","iccid":"%s","time":"%s","used":%s}' "$1" "$2" "$now" "$3"; }
+post() { curl -s -w '\n%{http_code}' --max-time 20 -X POST "$base/v1/events" "$@"; }
+out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json' --data-binary "$(ev h1 89441000300000000020 1000000000)")
+expect_eq "one event: 202" 202 "$(tail -1 <<<"$out")"
+expect_in "one event accepted" '"accepted":1' "$out"
+expect_in "its line result" '{"line":1,"status":"accepted"}' "$out"
+out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json' --data-binary "$(ev h1 89441000300000000020 1000000000)")
+expect_in "the same id again: a duplicate" '"status":"duplicate"' "$out"
+pretty=$(printf '{\n  "id": "h2",\n  "type": "data.usage",\n  "iccid": "89441000300000000038",\n  "time": "%s",\n  "used": 5\n}\n' "$now")
+out=$(post -H "$(auth "$user")" -H 'Content-Type: application/json; charset=utf-8' --data-binary "$pretty")
+expect_in "a pretty-printed event, a user's token" '"accepted":1' "$out"
+{
+    ev b1 89441000300000000038 10; echo
+    echo '{"id":"b2","type":"data.usage"'
+    ev b3 89441000300000999999 1; echo
+    echo
+    printf '{"id":"b4","type":"data.usag","iccid":"89441000300000000038","time":"%s"}\n' "$now"
+    ev h2 89441000300000000038 5; echo
+} > "$tmp/batch.ndjson"
+out=$(post -H "$(auth "$admin")" -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/batch.ndjson")
+expect_eq "a batch: 202" 202 "$(tail -1 <<<"$out")"
+expect_in "batch line 1" '{"line":1,"status":"accepted"}' "$out"
+expect_in "batch line 2 malformed" '{"line":2,"status":"rejected","error":"malformed JSON' "$out"
+expect_in "batch line 3 unknown SIM" '{"line":3,"status":"unknown_sim"}' "$out"
+expect_in "batch line 5 same message as flowvm ingest" 'unknown event type \"data.usag\"' "$out"
+expect_in "batch line 6 duplicate" '{"line":6,"status":"duplicate"}' "$out"
+expect_in "batch totals" '"lines":6,"accepted":2,"rejected":2,"duplicates":1,"unknown_sims":1' "$out"
+expect_eq "events are the other org's? no" 0 "$(q "SELECT count(*) FROM events e JOIN organisations o ON o.id = e.org WHERE o.name = 'other'")"
+out=$(post -H "$(auth "$other")" -H 'Content-Type: application/json' --data-binary "$(ev h1 89441000300000000046 1)")
+expect_in "ids are per organisation" '"accepted":1' "$out"
+expect_eq "in the other org" 1 "$(q "SELECT count(*) FROM events e JOIN organisations o ON o.id = e.org WHERE o.name = 'other'")"
+expect_eq "the flow ran: SIM suspended" suspended "$(q "SELECT status FROM sims WHERE iccid = '89441000300000000020'")"
+
+expect_eq "events: no token 401" 401 "$(code -X POST -H 'Content-Type: application/json' --data-binary '{}' "$base/v1/events")"
+expect_eq "events: bad token 401" 401 "$(code -X POST -H "$(auth flw_nope)" -H 'Content-Type: application/json' --data-binary '{}' "$base/v1/events")"
+forged=flw_$(printf '%064d' 0)
+expect_eq "events: forged token 401" 401 "$(code -X POST -H "$(auth "$forged")" -H 'Content-Type: application/json' --data-binary '{}' "$base/v1/events")"
+expect_eq "events: Basic auth 401" 401 "$(code -X POST -u a:b -H 'Content-Type: application/json' --data-binary '{}' "$base/v1/events")"
+expect_in "401 says Bearer" "www-authenticate: bearer" "$(curl -s -i "$base/v1/sims" | tr 'A-Z' 'a-z')"
+expect_eq "events: GET 405" 405 "$(code -H "$(auth "$admin")" "$base/v1/events")"
+expect_eq "events: text/plain 415" 415 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: text/plain' --data-binary '{}' "$base/v1/events")"
+expect_eq "events: no content type 415" 415 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type:' --data-binary '{}' "$base/v1/events")"
+expect_eq "events: malformed JSON 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{"id":' "$base/v1/events")"
+expect_eq "events: two objects as json 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{} {}' "$base/v1/events")"
+expect_eq "events: an array as json 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '[]' "$base/v1/events")"
+expect_eq "events: empty 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/x-ndjson' --data-binary '' "$base/v1/events")"
+out=$(post -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{"id":"x"}')
+expect_in "an invalid event: 202 with the reason" '"status":"rejected","error":' "$(head -1 <<<"$out")"
+head -c $((8 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' > "$tmp/big"
+expect_eq "events: over 8 MiB 413" 413 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/big" "$base/v1/events")"
+expect_eq "events: over 8 MiB chunked 413" 413 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/x-ndjson' -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/big" "$base/v1/events")"
+expect_eq "events: over 8 MiB without a token 401" 401 "$(code -X POST -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/big" "$base/v1/events")"
+expect_eq "still serving" 200 "$(code "$base/v1/health")"
+
+# ------------------------------------------------------------ runs
+expect_eq "runs: no token 401" 401 "$(code "$base/v1/runs")"
+expect_eq "runs: user 403" 403 "$(code -H "$(auth "$user")" "$base/v1/runs")"
+expect_in "403 is JSON" '"code":"forbidden"' "$(body -H "$(auth "$user")" "$base/v1/runs")"
+expect_eq "runs: operator 200" 200 "$(code -H "$(auth "$oper")" "$base/v1/runs")"
+expect_eq "runs: admin 200" 200 "$(code -H "$(auth "$admin")" "$base/v1/runs")"
+expect_eq "runs: POST 405" 405 "$(code -X POST -H "$(auth "$admin")" "$base/v1/runs")"
+out=$(body -H "$(auth "$oper")" "$base/v1/runs")
+expect_in "runs list" '"flow":"usage_cap"' "$out"
+run=$(q "SELECT min(r.id) FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow JOIN organisations o ON o.id = f.org WHERE o.name = 'acme' AND f.name = 'usage_cap'")
+expect_eq "runs filtered by flow and SIM" "$(q "SELECT count(*) FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE f.name = 'usage_cap' AND r.iccid = '89441000300000000020'")" \
+    "$(body -H "$(auth "$oper")" "$base/v1/runs?flow=usage_cap&sim=89441000300000000020" | grep -o '"id":' | wc -l)"
+expect_eq "runs limit" 1 "$(body -H "$(auth "$oper")" "$base/v1/runs?limit=1" | grep -o '"id":' | wc -l)"
+expect_eq "runs: bad limit 400" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?limit=0")"
+expect_eq "runs: bad status 400" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?status=maybe")"
+expect_eq "runs: another org sees none" '{"runs":[]}' "$(body -H "$(auth "$other")" "$base/v1/runs")"
+out=$(body -H "$(auth "$oper")" "$base/v1/runs/$run")
+expect_in "one run" "\"id\":$run,\"flow\":\"usage_cap\"" "$out"
+expect_in "its event" '"event":{"type":"data.usage","id":"h1"}' "$out"
+expect_in "its actions" '"actions":[{"kind":' "$out"
+expect_eq "run: user 403" 403 "$(code -H "$(auth "$user")" "$base/v1/runs/$run")"
+expect_eq "run: another org's token 404" 404 "$(code -H "$(auth "$other")" "$base/v1/runs/$run")"
+expect_eq "run: no such 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/999999")"
+expect_eq "run: not a number 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/abc")"
+expect_eq "run: deeper path 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/1/x")"
+expect_eq "run: no token 401" 401 "$(code "$base/v1/runs/$run")"
+
+# ------------------------------------------------------------ sims
+expect_eq "sims: no token 401" 401 "$(code "$base/v1/sims")"
+for t in user oper admin; do
+    expect_eq "sims: $t 200" 200 "$(code -H "$(auth "${!t}")" "$base/v1/sims")"
+done
+out=$(body -H "$(auth "$user")" "$base/v1/sims")
+expect_in "sims of the organisation" '"iccid":"89441000300000000020"' "$out"
+expect_eq "two SIMs" 2 "$(grep -o '"iccid":' <<<"$out" | wc -l)"
+expect_in "usage over the doc" '"month_usage":1000000000' "$out"
+out=$(body -H "$(auth "$other")" "$base/v1/sims")
+expect_eq "another org: its own SIM only" 1 "$(grep -o '"iccid":' <<<"$out" | wc -l)"
+expect_in "another org: that SIM" '89441000300000000046' "$out"
+expect_eq "sims limit" 1 "$(body -H "$(auth "$admin")" "$base/v1/sims?limit=1" | grep -o '"iccid":' | wc -l)"
+expect_eq "sims: DELETE 405" 405 "$(code -X DELETE -H "$(auth "$admin")" "$base/v1/sims")"
+q "UPDATE api_tokens SET revoked = 1 WHERE org = (SELECT id FROM organisations WHERE name = 'other')"
+expect_eq "a revoked token 401" 401 "$(code -H "$(auth "$other")" "$base/v1/sims")"
+
+# ------------------------------------------------------------ SIGTERM with a request in flight
+# 2 MB at 1 MB/s: the upload is under way when SIGTERM comes; it finishes,
+# new connections are refused, the server exits 0 and the store is closed.
+for i in $(seq 20000); do ev "s$i" 89441000300000000038 1; echo; done > "$tmp/slow.ndjson"
+size=$(stat -c %s "$tmp/slow.ndjson")
+curl -s -o "$tmp/slow.out" -w '%{http_code}' --max-time 30 --limit-rate $((size / 2)) -X POST "$base/v1/events" \
+    -H "$(auth "$admin")" -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/slow.ndjson" > "$tmp/slow.code" &
+client=$!
+sleep 0.7
+kill -TERM "$server"
+sleep 0.3
+expect_eq "no new connections after SIGTERM" 000 "$(code --max-time 2 "$base/v1/health")"
+wait "$client"
+expect_eq "the request in flight finished" 202 "$(cat "$tmp/slow.code")"
+expect_in "all its lines" '"lines":20000,"accepted":20000' "$(cat "$tmp/slow.out")"
+rc=
+for _ in $(seq 100); do
+    if ! kill -0 "$server" 2>/dev/null; then wait "$server"; rc=$?; break; fi
+    sleep 0.1
+done
+expect_eq "the server exits 0" 0 "$rc"
+expect_in "and says so" "stopped" "$(cat "$tmp/serve.out")"
+expect_eq "the events are stored" 20000 "$(q "SELECT count(*) FROM events WHERE key LIKE 's%'")"
+expect_eq "no WAL left (store closed)" 0 "$( [ -s "$db-wal" ] && echo 1 || echo 0)"
+[ -s "$tmp/serve.err" ] && { bad "server stderr"; head -20 "$tmp/serve.err"; }
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
