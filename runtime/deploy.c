@@ -543,3 +543,81 @@ done:
     free(drafted);
     return status;
 }
+
+/* ============================================================ enable, disable, delete, restore */
+
+static const char *const state_verbs[] = { "enable", "disable", "delete", "restore" };
+
+int deploy_state_of(const char *verb)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(verb, state_verbs[i]) == 0) return i;
+    return -1;
+}
+
+int deploy_set_state(Store *store, int64_t org, const char *name, DeployState state, const char *actor, int64_t at,
+                     char kind[8], char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT id, kind, project, enabled, deleted IS NOT NULL FROM flows"
+                                         " WHERE org = ?1 AND name = ?2 ORDER BY kind = 'flow' DESC LIMIT 1");
+    if (!st) goto store_failed;
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        snprintf(err, errlen, "no flow named '%s'", name);
+        return -2;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    char project[128];
+    snprintf(kind, 8, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(project, sizeof project, "%s", (const char *)sqlite3_column_text(st, 2));
+    bool enabled = sqlite3_column_int(st, 3) != 0, deleted = sqlite3_column_int(st, 4) != 0;
+    sqlite3_reset(st);
+    const char *refusal = (state == DEPLOY_ENABLE || state == DEPLOY_DISABLE) && deleted ? "is deleted: restore it first"
+                          : state == DEPLOY_ENABLE && enabled                             ? "is enabled already"
+                          : state == DEPLOY_DISABLE && !enabled                           ? "is disabled already"
+                          : state == DEPLOY_DELETE && deleted                             ? "is deleted already"
+                          : state == DEPLOY_RESTORE && !deleted                           ? "is not deleted"
+                                                                                          : NULL;
+    if (refusal) {
+        snprintf(err, errlen, "flow '%s' %s", name, refusal);
+        return -1;
+    }
+    if (store_begin(store, err, errlen) != 0) return -1;
+    if (state == DEPLOY_RESTORE) {   /* the project must have room */
+        st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
+        if (!st) goto store_failed_tx;
+        sqlite3_bind_int64(st, 1, org);
+        sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
+        int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (n >= DEPLOY_MAX_FLOWS) {
+            store_rollback(store);
+            snprintf(err, errlen, "project '%s' already has %d flows (the limit): flow '%s' cannot be restored", project,
+                     DEPLOY_MAX_FLOWS, name);
+            return -1;
+        }
+    }
+    st = store_stmt(store, "UPDATE flows SET enabled = CASE ?2 WHEN 'enable' THEN 1 WHEN 'disable' THEN 0"
+                           " ELSE enabled END, deleted = CASE ?2 WHEN 'delete' THEN ?3 WHEN 'restore' THEN NULL"
+                           " ELSE deleted END WHERE id = ?1");
+    if (!st) goto store_failed_tx;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, state_verbs[state], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, at);
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s '%s'", kind, name);
+    if (store_step_done(store, st, err, errlen) != 0 ||
+        deploy_audit(store, org, actor, state_verbs[state], detail, err, errlen) != 0 ||
+        store_commit(store, err, errlen) != 0) {
+        store_rollback(store);
+        return -1;
+    }
+    return 0;
+store_failed_tx:
+    store_rollback(store);
+store_failed:
+    snprintf(err, errlen, "store: %s", store_errmsg(store));
+    return -1;
+}

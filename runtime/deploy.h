@@ -66,6 +66,21 @@ int deploy_approve(Store *store, int64_t org, const char *const *names, int nnam
 int deploy_rollback(Store *store, int64_t org, const char *name, int number, const char *author, int64_t at,
                     FILE *out, char *err, size_t errlen);
 
+/* enable, disable, delete (no new runs, not listed, not counted in the
+ * limit; restorable) and restore a flow or sub. */
+typedef enum { DEPLOY_ENABLE, DEPLOY_DISABLE, DEPLOY_DELETE, DEPLOY_RESTORE } DeployState;
+
+/* The state named `verb` ("enable" "disable" "delete" "restore"); -1 for another. */
+int deploy_state_of(const char *verb);
+
+/* Applies `state` to the flow (or else the sub) `name` with an audit row by
+ * `actor`, in one transaction; `kind` gets "flow" or "sub".  0; -2 when
+ * there is no such flow; -1 with err when the state is so already, the flow
+ * is deleted (enable, disable), its project is full (restore) or the store
+ * fails.  Messages: spec/deployments.md. */
+int deploy_set_state(Store *store, int64_t org, const char *name, DeployState state, const char *actor, int64_t at,
+                     char kind[8], char *err, size_t errlen);
+
 /* The inputs of `art` taken from `inputs` as a canonical JSON object
  * (malloc'd), each type-checked; NULL with err when one is refused. */
 struct Artifact;

@@ -499,49 +499,15 @@ static int set_flow(Cli *c, const char *verb)
         snprintf(text, sizeof text, "%s FLOW --as ADMIN", verb);
         return usage_of(text);
     }
-    bool enable = strcmp(verb, "enable") == 0, disable = strcmp(verb, "disable") == 0;
-    bool delete = strcmp(verb, "delete") == 0;
-    const char *what = enable ? "enabling a flow" : disable ? "disabling a flow" : delete ? "deleting a flow"
-                                                                                          : "restoring a flow";
-    if (!allowed(c, ROLE_ADMIN, what)) return 1;
-    const char *name = c->args[1];
-    FlowRow f;
-    if (!find_flow(c, name, &f)) return 1;
-    if ((enable || disable) && f.deleted) return cli_fail("flow '%s' is deleted: restore it first", name);
-    if (enable && f.enabled) return cli_fail("flow '%s' is enabled already", name);
-    if (disable && !f.enabled) return cli_fail("flow '%s' is disabled already", name);
-    if (delete && f.deleted) return cli_fail("flow '%s' is deleted already", name);
-    if (!enable && !disable && !delete && !f.deleted) return cli_fail("flow '%s' is not deleted", name);
-    if (store_begin(c->store, c->err, sizeof c->err) != 0) return cli_fail("%s", c->err);
-    sqlite3_stmt *st;
-    if (!enable && !disable && !delete) {   /* restore: the project must have room */
-        st = store_stmt(c->store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
-        sqlite3_bind_int64(st, 1, c->org_id);
-        sqlite3_bind_text(st, 2, f.project, -1, SQLITE_TRANSIENT);
-        int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
-        if (n >= DEPLOY_MAX_FLOWS) {
-            store_rollback(c->store);
-            fprintf(stderr, "flowvm: project '%s' already has %d flows (the limit): flow '%s' cannot be restored\n",
-                    f.project, DEPLOY_MAX_FLOWS, name);
-            return 1;
-        }
-    }
-    st = store_stmt(c->store, "UPDATE flows SET enabled = CASE ?2 WHEN 'enable' THEN 1 WHEN 'disable' THEN 0"
-                              " ELSE enabled END, deleted = CASE ?2 WHEN 'delete' THEN ?3 WHEN 'restore' THEN NULL"
-                              " ELSE deleted END WHERE id = ?1");
-    sqlite3_bind_int64(st, 1, f.id);
-    sqlite3_bind_text(st, 2, verb, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, store_wall_clock());
-    char detail[300];
-    snprintf(detail, sizeof detail, "%s '%s'", f.kind, name);
-    if (store_step_done(c->store, st, c->err, sizeof c->err) != 0 ||
-        deploy_audit(c->store, c->org_id, c->as, verb, detail, c->err, sizeof c->err) != 0 ||
-        store_commit(c->store, c->err, sizeof c->err) != 0) {
-        store_rollback(c->store);
+    static const char *const whats[] = { "enabling a flow", "disabling a flow", "deleting a flow", "restoring a flow" };
+    static const char *const dones[] = { "enabled", "disabled", "deleted", "restored" };
+    DeployState state = (DeployState)deploy_state_of(verb);
+    if (!allowed(c, ROLE_ADMIN, whats[state])) return 1;
+    char kind[8];
+    if (deploy_set_state(c->store, c->org_id, c->args[1], state, c->as, store_wall_clock(), kind, c->err,
+                         sizeof c->err) != 0)
         return cli_fail("%s", c->err);
-    }
-    printf("%s %s '%s'\n", enable ? "enabled" : disable ? "disabled" : delete ? "deleted" : "restored", f.kind, name);
+    printf("%s %s '%s'\n", dones[state], kind, c->args[1]);
     return 0;
 }
 
@@ -622,15 +588,12 @@ static const struct {
     { "rollback", cmd_rollback }, { "flows", cmd_flows },   { "users", cmd_users },       { "audit", cmd_audit },
     { "export", cmd_export },   { "import", cmd_import },
 };
-static const char *const flow_verbs[] = { "enable", "disable", "delete", "restore" };
 
 bool lcli_handles(const char *cmd)
 {
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(cmd, commands[i].name) == 0) return true;
-    for (size_t i = 0; i < sizeof flow_verbs / sizeof *flow_verbs; i++)
-        if (strcmp(cmd, flow_verbs[i]) == 0) return true;
-    return false;
+    return deploy_state_of(cmd) >= 0;
 }
 
 int lcli_run(const char *db, const char *org, int nargs, char **args)
@@ -644,8 +607,7 @@ int lcli_run(const char *db, const char *org, int nargs, char **args)
     int rc = 2;
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(args[0], commands[i].name) == 0) rc = commands[i].run(&c);
-    for (size_t i = 0; i < sizeof flow_verbs / sizeof *flow_verbs; i++)
-        if (strcmp(args[0], flow_verbs[i]) == 0) rc = set_flow(&c, flow_verbs[i]);
+    if (deploy_state_of(args[0]) >= 0) rc = set_flow(&c, args[0]);
     store_close(c.store);
     return rc;
 }

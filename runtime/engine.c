@@ -477,6 +477,12 @@ void eng_rollback(Engine *e)
 }
 
 SimTable *eng_sims(Engine *e) { return e->sims; }
+
+void eng_set_time_bounds(Engine *e, int64_t time_min, int64_t time_max)
+{
+    e->opt.time_min = time_min;
+    e->opt.time_max = time_max;
+}
 const EngStats *eng_stats(const Engine *e) { return &e->stats; }
 EngStats *eng_stats_mut(Engine *e) { return &e->stats; }
 

@@ -60,6 +60,10 @@ int eng_event(Engine *engine, const cJSON *event, const char *raw, EngOutcome *o
  * order.  Opens and commits its own transactions.  0 or -1 with err. */
 int eng_tick(Engine *engine, int64_t until, char *err, size_t errlen);
 
+/* Replaces the accepted event times (EngOptions' time_min, time_max): a
+ * long-lived engine moves them on with the clock. */
+void eng_set_time_bounds(Engine *engine, int64_t time_min, int64_t time_max);
+
 /* The organisation's clock: the last time ticked to. */
 int64_t eng_clock(Engine *engine);
 

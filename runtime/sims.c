@@ -589,6 +589,15 @@ int sims_import(Store *store, int64_t org, const char *path, bool skip_invalid, 
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         return -1;
     }
+    int status = sims_import_stream(store, org, in, path, skip_invalid, report, rep, err, errlen);
+    if (in != stdin) fclose(in);
+    return status;
+}
+
+int sims_import_stream(Store *store, int64_t org, FILE *in, const char *label, bool skip_invalid, FILE *report,
+                       SimsImportReport *rep, char *err, size_t errlen)
+{
+    memset(rep, 0, sizeof *rep);
     Importer im = { .store = store, .org = org, .report = report, .rep = rep };
     im.table = sims_new(store);
     char *line = malloc(SIMS_MAX_LINE + 2);
@@ -624,7 +633,7 @@ int sims_import(Store *store, int64_t org, const char *path, bool skip_invalid, 
         import_row(&im, lineno, p);
     }
     if (ferror(in)) {
-        snprintf(err, errlen, "reading '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "reading '%s': %s", label, strerror(errno));
         goto rollback;
     }
     if (rep->rejected && !skip_invalid) {
@@ -643,7 +652,6 @@ rollback:
 done:
     sims_free(im.table);
     free(line);
-    if (in != stdin) fclose(in);
     return status;
 }
 

@@ -86,6 +86,10 @@ typedef struct SimsImportReport {
 int sims_import(Store *store, int64_t org, const char *path, bool skip_invalid, FILE *report,
                 SimsImportReport *rep, char *err, size_t errlen);
 
+/* The same from an open stream (`label` names it in messages). */
+int sims_import_stream(Store *store, int64_t org, FILE *in, const char *label, bool skip_invalid, FILE *report,
+                       SimsImportReport *rep, char *err, size_t errlen);
+
 int sims_list(Store *store, int64_t org, FILE *out, char *err, size_t errlen);
 int sims_show(Store *store, int64_t org, const char *iccid, FILE *out, char *err, size_t errlen);
 
