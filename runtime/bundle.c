@@ -192,8 +192,7 @@ static bool int_of(const cJSON *obj, const char *key, int64_t *out)
     return true;
 }
 
-/* Decodes base64 into malloc'd bytes; NULL when it is not base64. */
-static uint8_t *unbase64(const char *text, size_t *len)
+uint8_t *bundle_unbase64(const char *text, size_t *len)
 {
     size_t n = strlen(text);
     if (n % 4 != 0) return NULL;
@@ -267,7 +266,7 @@ static int import_version(Store *store, int64_t flow, const cJSON *f, const cJSO
         return -1;
     }
     size_t len = 0;
-    uint8_t *bytes = unbase64(b64, &len);
+    uint8_t *bytes = bundle_unbase64(b64, &len);
     Artifact *art = NULL;
     char why[256], hex[65];
     char *given = NULL;

@@ -34,4 +34,7 @@ char *bundle_export(Store *store, int64_t org, const char *name, const char *pro
 int bundle_import(Store *store, int64_t org, const char *label, const char *text, size_t len, const cJSON *inputs,
                   const char *actor, FILE *out, char *err, size_t errlen);
 
+/* Decodes base64 into malloc'd bytes; NULL when it is not base64. */
+uint8_t *bundle_unbase64(const char *text, size_t *len);
+
 #endif

@@ -4,7 +4,7 @@
  *   flowvm [--db FILE] [--org NAME] COMMAND ...
  *
  * Commands: sims import|list|show|transfer, ingest, tick, runs, serve,
- * tokens create; the
+ * tokens create|list|revoke; the
  * deployment commands (deploy_cli.c) and the delivery ones (deliver_cli.c).
  * Every command takes --db (default ./flow.db) and --org (default
  * "default") anywhere on its line.  spec/runtime.md documents them.
@@ -56,9 +56,12 @@ static const char usage_text[] =
     "  tick [--until TIME]                 advance the clock: waits, schedules, dates, dormant SIMs\n"
     "  runs [--flow NAME] [--sim ICCID] [--status ok|failed|waiting] [--limit N] [--json]\n"
     "  runs show ID                        one run in detail\n"
-    "  serve --listen ADDR:PORT            the HTTP API (spec/http-api.md) until SIGTERM\n"
+    "  serve --listen ADDR:PORT [--timeout S] [--tick-ms MS] [--ca-file F] [--no-worker]\n"
+    "                                      the HTTP API, the scheduler and the delivery worker\n"
+    "                                      (spec/http-api.md) until SIGTERM\n"
     "  tokens create --role user|operator|admin\n"
     "                                      an API token of the organisation, printed once\n"
+    "  tokens list | tokens revoke ID      the organisation's tokens; revoke one at once\n"
     "  deliver [list] [--once] [--now TIME] [--schedule LIST] [--timeout S] [--ca-file F]\n"
     "                                      send the outbox: webhooks and email (spec/deliveries.md)\n"
     "  webhooks add URL [--secret whsec_...] | secret|rotate|retire|enable|remove URL | list\n"
@@ -264,23 +267,48 @@ static int cmd_runs(Cli *c)
 
 static int cmd_serve(Cli *c)
 {
-    const char *listen = take(c, "--listen");
-    if (!listen || c->nargs != 1 || leftover_options(c, 1)) return usage();
+    HttpOptions o = { .db = c->db, .listen = take(c, "--listen"), .ca_file = take(c, "--ca-file") };
+    const char *timeout = take(c, "--timeout"), *tick = take(c, "--tick-ms");
+    o.no_worker = take_flag(c, "--no-worker");
+    if (!o.listen || c->nargs != 1 || leftover_options(c, 1)) return usage();
+    char *end;
+    if (timeout && ((o.timeout = (unsigned)strtoul(timeout, &end, 10)) < 1 || *end || o.timeout > 3600))
+        return cli_fail("--timeout takes seconds from 1 to 3600, not '%s'", timeout);
+    if (tick && ((o.tick_ms = (unsigned)strtoul(tick, &end, 10)) < 50 || *end || o.tick_ms > 3600000))
+        return cli_fail("--tick-ms takes milliseconds from 50 to 3600000, not '%s'", tick);
     char err[512];
-    return http_serve(c->db, listen, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
+    return http_serve(&o, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
 }
 
 static int cmd_tokens(Cli *c)
 {
     const char *role_text = take(c, "--role");
-    if (c->nargs != 2 || strcmp(c->args[1], "create") != 0 || !role_text || leftover_options(c, 2)) return usage();
+    const char *sub = c->nargs >= 2 ? c->args[1] : "";
+    char err[512];
+    if (strcmp(sub, "list") == 0 && c->nargs == 2 && !role_text && !leftover_options(c, 2)) {
+        if (open_store(c, true)) return 1;
+        return tok_list(c->store, c->org_id, stdout, err, sizeof err) == 0 ? 0 : cli_fail("%s", err);
+    }
+    if (strcmp(sub, "revoke") == 0 && c->nargs == 3 && !role_text && !leftover_options(c, 3)) {
+        char *end;
+        long long id = strtoll(c->args[2], &end, 10);
+        if (*end || id <= 0) return cli_fail("'%s' is not a token id", c->args[2]);
+        if (open_store(c, true)) return 1;
+        int rc = tok_revoke(c->store, c->org_id, id, err, sizeof err);
+        if (rc < 0) return cli_fail("%s", err);
+        if (rc > 0) return cli_fail("the organisation has no live token %s", c->args[2]);
+        printf("revoked token %lld\n", id);
+        return 0;
+    }
+    if (strcmp(sub, "create") != 0 || c->nargs != 2 || !role_text || leftover_options(c, 2)) return usage();
     int role = tok_role(role_text);
     if (role < 0) return cli_fail("--role takes user, operator or admin, not '%s'", role_text);
     if (open_store(c, true)) return 1;
-    char token[TOK_TEXT_LEN + 1], err[512];
-    if (tok_create(c->store, c->org_id, (TokRole)role, token, err, sizeof err) < 0) return cli_fail("%s", err);
+    char token[TOK_TEXT_LEN + 1];
+    int64_t id = tok_create(c->store, c->org_id, (TokRole)role, token, err, sizeof err);
+    if (id < 0) return cli_fail("%s", err);
     printf("%s\n", token);
-    fprintf(stderr, "flowvm: token of %s with role %s; it is not shown again\n", c->org, role_text);
+    fprintf(stderr, "flowvm: token %lld of %s with role %s; it is not shown again\n", (long long)id, c->org, role_text);
     return 0;
 }
 

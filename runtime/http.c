@@ -1,18 +1,25 @@
 /*
- * http.c - the HTTP API: routing, bearer authentication, the endpoints of
- * spec/http-api.md, and the server's life from listen to graceful stop.
+ * http.c - `flowvm serve`: routing, bearer authentication, request bodies,
+ * replies, the engines kept between requests, the scheduler and delivery
+ * threads, and the server's life from listen to graceful stop.
  *
- * Not here: token storage (tokens.c), event validation (ingest.c and the
- * engine, the same code as `flowvm ingest`), run history (history.c).
+ * Threads: libmicrohttpd's polling thread runs every request; the main
+ * thread runs the scheduler; a third runs the delivery worker on a store
+ * connection of its own (it waits on the network, never on a lock).  The
+ * requests and the scheduler share one store connection and the engines
+ * under `lock` (sqlite serialises writers anyway).
+ *
+ * Not here: the endpoints (api_data.c, api_flows.c), token storage
+ * (tokens.c), what is counted (metrics.c).
  */
 #include "http.h"
 
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
-#include <microhttpd.h>
+#include <pthread.h>
 #include <signal.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,29 +27,38 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../stdlib/format.h"
-#include "engine.h"
-#include "history.h"
-#include "ingest.h"
-#include "sims.h"
-#include "store.h"
-#include "tokens.h"
+#include "api.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "webhook_sign.h"
 
-typedef struct Server {
+#define HTTP_MAX_ENGINES 64     /* organisations whose engine is kept; more: all are dropped */
+#define HTTP_MAX_PATH 512
+
+typedef struct KeptEngine {
+    int64_t org;
+    Engine *engine;
+} KeptEngine;
+
+struct Server {
     Store *store;
-} Server;
+    pthread_mutex_t lock;       /* store, engines, metrics */
+    KeptEngine engines[HTTP_MAX_ENGINES];
+    int nengines;
+    Metrics *metrics;
+};
 
-/* A request's state across MHD's calls: its body as it arrives. */
+/* A request's state across libmicrohttpd's calls. */
 typedef struct Request {
+    int route;                  /* -1 until matched */
+    TokIdentity who;
+    char arg[HTTP_MAX_PATH];
     char *body;
     size_t len, cap;
-    bool too_big;
+    bool too_big, answered;
+    unsigned status;
+    struct timespec start;
 } Request;
-
-typedef struct Caller {
-    int64_t org;
-    TokRole role;
-} Caller;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -52,92 +68,106 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
-/* ============================================================ responses */
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, char *text, size_t len)
+static double seconds_since(const struct timespec *t0)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ============================================================ replies */
+
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r, const char *type,
+                             const char *allow)
+{
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
 }
 
-/* Sends `json` (consumed). */
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *json)
+enum MHD_Result api_text(ApiReq *rq, unsigned status, const char *type, char *text, size_t len)
+{
+    rq->status = status;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) free(text);
+    return queue(rq->conn, status, r, type, NULL);
+}
+
+/* The JSON text of `json` (consumed) and a newline; NULL out of memory. */
+static char *json_line(cJSON *json, size_t *len)
 {
     char *text = json ? cJSON_PrintUnformatted(json) : NULL;
     cJSON_Delete(json);
-    if (!text) return MHD_NO;
-    size_t len = strlen(text);
-    char *line = realloc(text, len + 2);
+    if (!text) return NULL;
+    *len = strlen(text);
+    char *line = realloc(text, *len + 2);
     if (!line) {
         free(text);
-        return MHD_NO;
+        return NULL;
     }
-    line[len++] = '\n';
-    line[len] = '\0';
-    return send_text(c, status, line, len);
+    line[(*len)++] = '\n';
+    line[*len] = '\0';
+    return line;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *code, const char *message)
+enum MHD_Result api_json(ApiReq *rq, unsigned status, cJSON *json)
+{
+    size_t len;
+    char *text = json_line(json, &len);
+    return text ? api_text(rq, status, "application/json", text, len) : MHD_NO;
+}
+
+static cJSON *error_json(const char *code, const char *message)
 {
     cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "code", code);
     cJSON_AddStringToObject(e, "message", message);
-    return send_json(c, status, o);
+    return o;
 }
 
-static enum MHD_Result send_method_not_allowed(struct MHD_Connection *c, const char *allow)
+enum MHD_Result api_error(ApiReq *rq, unsigned status, const char *code, const char *fmt, ...)
 {
-    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "code", "method_not_allowed");
-    char message[64];
-    snprintf(message, sizeof message, "this path takes %s", allow);
-    cJSON_AddStringToObject(e, "message", message);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text) return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return api_json(rq, status, error_json(code, message));
+}
+
+enum MHD_Result api_store_error(ApiReq *rq, const char *detail)
+{
+    fprintf(stderr, "flowvm serve: %s\n", detail);
+    return api_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "the store failed; see the server's log");
+}
+
+/* ============================================================ inputs */
+
+const char *api_query(ApiReq *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool api_query_int(ApiReq *rq, const char *name, long long min, long long max, long long fallback, long long *out,
+                   enum MHD_Result *sent)
+{
+    const char *v = api_query(rq, name);
+    *out = fallback;
+    if (!v) return true;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*end || end == v || errno || n < min || n > max) {
+        *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "bad_parameter", "%s is a whole number from %lld to %lld, not '%.64s'",
+                          name, min, max, v);
+        return false;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static enum MHD_Result send_store_error(struct MHD_Connection *c, const char *err)
-{
-    fprintf(stderr, "flowvm serve: %s\n", err);
-    return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "the store failed; see the server's log");
-}
-
-/* ============================================================ authentication */
-
-/* 0 with *caller set, or an error response queued (1) or failed (-1). */
-static int authenticate(Server *s, struct MHD_Connection *c, Caller *caller)
-{
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized", "an Authorization: Bearer token is required")
-            == MHD_YES ? 1 : -1;
-    }
-    const char *token = h + 7;
-    while (*token == ' ') token++;
-    int rc = tok_check(s->store, token, store_wall_clock(), &caller->org, &caller->role);
-    if (rc < 0) return send_store_error(c, store_errmsg(s->store)) == MHD_YES ? 1 : -1;
-    if (rc == 0)
-        return send_error(c, MHD_HTTP_UNAUTHORIZED, "unauthorized", "the token is not valid") == MHD_YES ? 1 : -1;
-    return 0;
+    *out = n;
+    return true;
 }
 
 static bool media_type_is(const char *header, const char *type)
@@ -151,294 +181,298 @@ static bool media_type_is(const char *header, const char *type)
     return *header == '\0' || *header == ';';
 }
 
-/* ============================================================ GET /v1/health */
-
-static enum MHD_Result get_health(struct MHD_Connection *c)
+bool api_content_type_is(ApiReq *rq, const char *type)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", "ok");
-    return send_json(c, MHD_HTTP_OK, o);
+    return media_type_is(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE), type);
 }
 
-/* ============================================================ POST /v1/events */
-
-typedef struct LineResults {
-    cJSON *array;
-} LineResults;
-
-static void add_line_result(void *ctx, uint64_t line, IngestResult result, const char *why)
+cJSON *api_body_object(ApiReq *rq, const char *const *fields, enum MHD_Result *sent)
 {
-    static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
-    LineResults *lr = ctx;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "line", (double)line);
-    cJSON_AddStringToObject(o, "status", names[result]);
-    if (why) cJSON_AddStringToObject(o, "error", why);
-    cJSON_AddItemToArray(lr->array, o);
-}
-
-/* The engine with the same time bounds as `flowvm ingest`. */
-static Engine *open_engine(Store *store, int64_t org, char *err, size_t errlen)
-{
-    EngOptions opt = { 0 };
-    Engine *e = eng_open(store, org, &opt, err, errlen);
-    if (!e) return NULL;
-    int64_t clock = eng_clock(e), now = store_wall_clock();
-    ingest_time_bounds(clock > now ? clock : now, &opt.time_min, &opt.time_max);
-    eng_free(e);
-    return eng_open(store, org, &opt, err, errlen);
-}
-
-static enum MHD_Result post_events(Server *s, struct MHD_Connection *c, const Caller *caller, Request *rq)
-{
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    bool ndjson = media_type_is(ct, "application/x-ndjson");
-    char *text = rq->body;
-    size_t len = rq->len;
-    char *single = NULL;
-    if (!ndjson) {
-        /* one event, perhaps over several lines: made one line for the engine */
-        const char *end = NULL;
-        cJSON *event = rq->len ? cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0) : NULL;
-        if (end) while (end < rq->body + rq->len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) end++;
-        if (!event || !cJSON_IsObject(event) || end != rq->body + rq->len) {
-            cJSON_Delete(event);
-            return send_error(c, MHD_HTTP_BAD_REQUEST, "malformed",
-                              "the body is not one JSON object (an NDJSON batch is application/x-ndjson)");
+    if (!api_content_type_is(rq, "application/json")) {
+        *sent = api_error(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "the body is application/json");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *o = rq->len ? cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0) : NULL;
+    if (o && end) {
+        while (end < rq->body + rq->len && strchr(" \t\r\n", *end)) end++;
+        if (end != rq->body + rq->len) {
+            cJSON_Delete(o);
+            o = NULL;
         }
-        single = cJSON_PrintUnformatted(event);
-        cJSON_Delete(event);
-        if (!single) return MHD_NO;
-        text = single;
-        len = strlen(single);
-    } else if (len == 0) {
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "malformed", "the body is empty");
     }
-    FILE *in = fmemopen(text, len, "r");
-    char err[512];
-    Engine *e = in ? open_engine(s->store, caller->org, err, sizeof err) : NULL;
-    if (!in) snprintf(err, sizeof err, "fmemopen: %s", strerror(errno));
-    LineResults lr = { cJSON_CreateArray() };
-    IngestReport rep;
-    int rc = e ? ingest_stream_lines(e, in, 0, add_line_result, &lr, &rep, err, sizeof err) : -1;
-    eng_free(e);
-    if (in) fclose(in);
-    free(single);
-    if (rc != 0) {
-        cJSON_Delete(lr.array);
-        return send_store_error(c, err);
+    if (!cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", "the body is not one JSON object");
+        return NULL;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "lines", (double)rep.lines);
-    cJSON_AddNumberToObject(o, "accepted", (double)rep.accepted);
-    cJSON_AddNumberToObject(o, "rejected", (double)rep.rejected);
-    cJSON_AddNumberToObject(o, "duplicates", (double)rep.duplicates);
-    cJSON_AddNumberToObject(o, "unknown_sims", (double)rep.unknown_sims);
-    cJSON_AddNumberToObject(o, "runs", (double)rep.runs);
-    cJSON_AddItemToObject(o, "results", lr.array);
-    return send_json(c, MHD_HTTP_ACCEPTED, o);
+    for (cJSON *m = o->child; m; m = m->next) {
+        bool known = false;
+        for (const char *const *f = fields; *f && !known; f++) known = strcmp(m->string, *f) == 0;
+        if (!known) {
+            *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "unknown_field", "unknown field '%.64s'", m->string);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
 }
 
-/* ============================================================ GET /v1/runs, /v1/runs/ID */
-
-static bool query_limit(struct MHD_Connection *c, int *limit)
+bool api_name_ok(const char *name)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-    *limit = 100;
-    if (!v) return true;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || end == v || n < 1 || n > HTTP_MAX_LIST) return false;
-    *limit = (int)n;
+    size_t n = strlen(name);
+    if (n == 0 || n > API_MAX_NAME || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
+            return false;
     return true;
 }
 
-static enum MHD_Result get_runs(Server *s, struct MHD_Connection *c, const Caller *caller)
+/* ============================================================ engines, metrics */
+
+static void drop_engines(Server *s)
 {
-    HistFilter f = { MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "flow"),
-                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "sim"),
-                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "status"), 0 };
-    if (!query_limit(c, &f.limit))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit is a number from 1 to 1000");
-    if (f.status && strcmp(f.status, "ok") && strcmp(f.status, "failed") && strcmp(f.status, "waiting"))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "status is ok, failed or waiting");
-    char *text = NULL, err[512];
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out) return MHD_NO;
-    int rc = hist_list(s->store, caller->org, &f, true, out, err, sizeof err);
-    fclose(out);
-    /* history.c prints JSON for people; the API's is compact */
-    cJSON *runs = rc == 0 ? cJSON_Parse(text) : NULL;
-    free(text);
-    if (!runs) return send_store_error(c, rc ? err : "the run list is not JSON");
+    for (int i = 0; i < s->nengines; i++) eng_free(s->engines[i].engine);
+    s->nengines = 0;
+}
+
+static Engine *kept_engine(Server *s, int64_t org, char *err, size_t errlen)
+{
+    Engine *e = NULL;
+    for (int i = 0; i < s->nengines && !e; i++)
+        if (s->engines[i].org == org) e = s->engines[i].engine;
+    if (!e) {
+        if (s->nengines == HTTP_MAX_ENGINES) drop_engines(s);
+        EngOptions opt = { 0 };
+        if (!(e = eng_open(s->store, org, &opt, err, errlen))) return NULL;
+        s->engines[s->nengines++] = (KeptEngine){ org, e };
+    }
+    int64_t clock = eng_clock(e), now = store_wall_clock(), min, max;
+    ingest_time_bounds(clock > now ? clock : now, &min, &max);
+    eng_set_time_bounds(e, min, max);
+    return e;
+}
+
+Engine *api_engine(ApiReq *rq, char *err, size_t errlen)
+{
+    return kept_engine(rq->server, rq->who.org, err, errlen);
+}
+
+void api_engines_stale(ApiReq *rq)
+{
+    drop_engines(rq->server);
+}
+
+struct Metrics *api_metrics(ApiReq *rq)
+{
+    return rq->server->metrics;
+}
+
+static void count_runs(Server *s, int64_t org, const EngStats *before, const EngStats *after)
+{
+    uint64_t runs = after->runs - before->runs, failed = after->failed - before->failed;
+    uint64_t waiting = after->waiting - before->waiting;
+    metrics_runs(s->metrics, org, runs - failed - waiting, failed, waiting);
+}
+
+void api_count_runs(ApiReq *rq, const EngStats *before, const EngStats *after)
+{
+    count_runs(rq->server, rq->who.org, before, after);
+}
+
+/* ============================================================ routes */
+
+static enum MHD_Result get_health(ApiReq *rq)
+{
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "runs", runs);
-    return send_json(c, MHD_HTTP_OK, o);
+    cJSON_AddStringToObject(o, "status", "ok");
+    return api_json(rq, MHD_HTTP_OK, o);
 }
 
-static const char *column_text(sqlite3_stmt *st, int i)
+static enum MHD_Result get_metrics(ApiReq *rq)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
+    size_t len;
+    char *text = metrics_render(rq->server->metrics, rq->store, rq->who.org, &len);
+    if (!text) return api_store_error(rq, store_errmsg(rq->store));
+    return api_text(rq, MHD_HTTP_OK, "text/plain; version=0.0.4", text, len);
 }
 
-static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) return;
-    FmtBuf b;
-    fmt_init(&b);
-    fmt_time(&b, sqlite3_column_int64(st, i));
-    cJSON_AddStringToObject(o, name, b.data);
-    fmt_free(&b);
-}
+#define NO_AUTH (-1)
 
-static enum MHD_Result get_run(Server *s, struct MHD_Connection *c, const Caller *caller, const char *id_text)
-{
-    char *end;
-    long long id = strtoll(id_text, &end, 10);
-    if (*end || end == id_text || id <= 0) return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such run");
-    sqlite3_stmt *st = store_stmt(s->store,
-        "SELECT r.id, fl.name, v.number, r.iccid, r.status, r.started, r.finished, ev.type, ev.key,"
-        " r.error, r.error_line, r.log, r.wall_us, r.instructions"
-        " FROM runs r JOIN versions v ON v.id = r.version JOIN flows fl ON fl.id = v.flow JOIN events ev ON ev.id = r.event"
-        " WHERE r.id = ?1 AND fl.org = ?2");
-    if (!st) return send_store_error(c, store_errmsg(s->store));
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, caller->org);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such run in this organisation");
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-    cJSON_AddStringToObject(o, "flow", column_text(st, 1));
-    cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 2));
-    cJSON_AddStringToObject(o, "iccid", column_text(st, 3));
-    cJSON_AddStringToObject(o, "status", column_text(st, 4));
-    add_time(o, "started", st, 5);
-    add_time(o, "finished", st, 6);
-    cJSON *ev = cJSON_AddObjectToObject(o, "event");
-    cJSON_AddStringToObject(ev, "type", column_text(st, 7));
-    cJSON_AddStringToObject(ev, "id", column_text(st, 8));
-    if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
-        cJSON *e = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(e, "message", column_text(st, 9));
-        cJSON_AddNumberToObject(e, "line", sqlite3_column_int(st, 10));
-    }
-    cJSON *log = cJSON_Parse(column_text(st, 11));
-    cJSON_AddItemToObject(o, "log", log ? log : cJSON_CreateArray());
-    cJSON_AddNumberToObject(o, "wall_us", (double)sqlite3_column_int64(st, 12));
-    cJSON_AddNumberToObject(o, "instructions", (double)sqlite3_column_int64(st, 13));
-    sqlite3_reset(st);
-    st = store_stmt(s->store, "SELECT kind, line, body, time FROM actions WHERE run = ?1 ORDER BY id");
-    if (!st) {
-        cJSON_Delete(o);
-        return send_store_error(c, store_errmsg(s->store));
-    }
-    sqlite3_bind_int64(st, 1, id);
-    cJSON *actions = cJSON_AddArrayToObject(o, "actions");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "kind", column_text(st, 0));
-        cJSON_AddNumberToObject(a, "line", sqlite3_column_int(st, 1));
-        cJSON *body = cJSON_Parse(column_text(st, 2));
-        cJSON_AddItemToObject(a, "body", body ? body : cJSON_CreateString(column_text(st, 2)));
-        add_time(a, "time", st, 3);
-        cJSON_AddItemToArray(actions, a);
-    }
-    sqlite3_reset(st);
-    return send_json(c, MHD_HTTP_OK, o);
-}
+typedef struct Route {
+    const char *method;
+    const char *path;           /* "*" stands for one segment: the handler's arg */
+    int min_role;               /* a TokRole, or NO_AUTH */
+    ApiHandler handler;
+    const char *query;          /* the query parameters it takes, each followed by a space */
+} Route;
 
-/* ============================================================ GET /v1/sims */
-
-static enum MHD_Result get_sims(Server *s, struct MHD_Connection *c, const Caller *caller)
-{
-    int limit;
-    if (!query_limit(c, &limit))
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "bad_parameter", "limit is a number from 1 to 1000");
-    sqlite3_stmt *st = store_stmt(s->store, "SELECT " SIMS_DOC_SQL("s", "u")
-        " FROM sims s LEFT JOIN sim_usage u ON u.sim = s.id WHERE s.org = ?1 ORDER BY s.iccid LIMIT ?2");
-    if (!st) return send_store_error(c, store_errmsg(s->store));
-    sqlite3_bind_int64(st, 1, caller->org);
-    sqlite3_bind_int(st, 2, limit);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out) {
-        sqlite3_reset(st);
-        return MHD_NO;
-    }
-    fputs("{\"sims\":[", out);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) fprintf(out, "%s%s", n++ ? "," : "", column_text(st, 0));
-    sqlite3_reset(st);
-    fputs("]}\n", out);
-    fclose(out);
-    if (rc != SQLITE_DONE) {
-        free(text);
-        return send_store_error(c, store_errmsg(s->store));
-    }
-    return send_text(c, MHD_HTTP_OK, text, len);
-}
-
-/* ============================================================ routing */
-
-typedef enum { R_HEALTH, R_EVENTS, R_RUNS, R_RUN, R_SIMS, R_NONE } Route;
-
-typedef struct RouteInfo {
-    const char *method;     /* the one method the path takes */
-    bool auth;
-    TokRole min_role;
-} RouteInfo;
-
-static const RouteInfo routes[] = {
-    [R_HEALTH] = { "GET", false, TOK_USER },
-    [R_EVENTS] = { "POST", true, TOK_USER },
-    [R_RUNS] = { "GET", true, TOK_OPERATOR },
-    [R_RUN] = { "GET", true, TOK_OPERATOR },
-    [R_SIMS] = { "GET", true, TOK_USER },
+static const Route routes[] = {
+    { "GET", "/v1/health", NO_AUTH, get_health, "" },
+    { "GET", "/metrics", TOK_OPERATOR, get_metrics, "" },
+    { "POST", "/v1/events", TOK_OPERATOR, api_post_events, "" },
+    { "GET", "/v1/sims", TOK_USER, api_get_sims, "package pool status tag limit after " },
+    { "POST", "/v1/sims", TOK_ADMIN, api_post_sims, "skip_invalid " },
+    { "GET", "/v1/sims/*", TOK_USER, api_get_sim, "" },
+    { "POST", "/v1/sims/*/transfer", TOK_ADMIN, api_transfer_sim, "" },
+    { "GET", "/v1/flows", TOK_USER, api_get_flows, "project deleted " },
+    { "POST", "/v1/flows", TOK_ADMIN, api_post_flows, "" },
+    { "GET", "/v1/flows/*", TOK_USER, api_get_flow, "" },
+    { "DELETE", "/v1/flows/*", TOK_ADMIN, api_delete_flow, "" },
+    { "GET", "/v1/flows/*/versions", TOK_OPERATOR, api_get_versions, "" },
+    { "POST", "/v1/flows/*/approve", TOK_ADMIN, api_approve_flow, "" },
+    { "POST", "/v1/flows/*/enable", TOK_ADMIN, api_enable_flow, "" },
+    { "POST", "/v1/flows/*/disable", TOK_ADMIN, api_disable_flow, "" },
+    { "POST", "/v1/flows/*/restore", TOK_ADMIN, api_restore_flow, "" },
+    { "POST", "/v1/flows/*/rollback", TOK_ADMIN, api_rollback_flow, "" },
+    { "GET", "/v1/flows/*/export", TOK_OPERATOR, api_export_flow, "inputs " },
+    { "GET", "/v1/projects/*/export", TOK_OPERATOR, api_export_project, "inputs " },
+    { "POST", "/v1/import", TOK_ADMIN, api_import, "" },
+    { "GET", "/v1/runs", TOK_OPERATOR, api_get_runs, "flow sim status limit before " },
+    { "GET", "/v1/runs/*", TOK_OPERATOR, api_get_run, "" },
+    { "GET", "/v1/audit", TOK_OPERATOR, api_get_audit, "limit " },
 };
+#define NROUTES ((int)(sizeof routes / sizeof *routes))
 
-static Route route_of(const char *url, const char **rest)
+/* "METHOD /path" of each route, the metrics' labels */
+static char route_labels_text[NROUTES][64];
+static const char *route_labels[NROUTES + 1];
+
+/* Does `path` match `pattern`?  The segment under "*" is copied to arg. */
+static bool path_matches(const char *pattern, const char *path, char *arg, size_t argsize)
 {
-    *rest = NULL;
-    if (strcmp(url, "/v1/health") == 0) return R_HEALTH;
-    if (strcmp(url, "/v1/events") == 0) return R_EVENTS;
-    if (strcmp(url, "/v1/runs") == 0) return R_RUNS;
-    if (strcmp(url, "/v1/sims") == 0) return R_SIMS;
-    if (strncmp(url, "/v1/runs/", 9) == 0 && url[9] && !strchr(url + 9, '/')) {
-        *rest = url + 9;
-        return R_RUN;
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= argsize) return false;
+            memcpy(arg, path, n);
+            arg[n] = '\0';
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
     }
-    return R_NONE;
+    return *pattern == '\0' && *path == '\0';
 }
 
-/* Checks made on the headers alone, before any body is read: MHD_YES/NO when
- * a response was queued (or failed), -2 when the request may go on. */
-static int check_headers(Server *s, struct MHD_Connection *c, Route r, const char *method, Caller *caller)
+typedef struct QueryCheck {
+    const char *allowed;
+    char unknown[80];
+} QueryCheck;
+
+static enum MHD_Result check_query_name(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-    if (r == R_NONE) return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
-    const RouteInfo *ri = &routes[r];
-    bool head = strcmp(method, "HEAD") == 0 && strcmp(ri->method, "GET") == 0;
-    if (strcmp(method, ri->method) != 0 && !head) return send_method_not_allowed(c, ri->method);
-    if (ri->auth) {
-        int a = authenticate(s, c, caller);
-        if (a) return a > 0 ? MHD_YES : MHD_NO;
-        if (caller->role < ri->min_role)
-            return send_error(c, MHD_HTTP_FORBIDDEN, "forbidden", "the token's role may not do this");
+    QueryCheck *q = cls;
+    size_t n = strlen(key);
+    for (const char *p = q->allowed; (p = strstr(p, key)); p += n)
+        if ((p == q->allowed || p[-1] == ' ') && p[n] == ' ') return MHD_YES;
+    snprintf(q->unknown, sizeof q->unknown, "%s", key);
+    return MHD_NO;
+}
+
+/* ============================================================ requests */
+
+/* A refusal queued before the body: noted for the metrics; returns rc. */
+static enum MHD_Result refused(Request *rq, const ApiReq *a, enum MHD_Result rc)
+{
+    rq->status = a->status;
+    rq->answered = true;
+    return rc;
+}
+
+/* What happens when the headers are in: the route, the token, the role,
+ * the query's names, the announced size.  MHD_YES with nothing queued when
+ * the request goes on; else what queueing the refusal returned. */
+static enum MHD_Result admit(Server *s, struct MHD_Connection *c, Request *rq, const char *url, const char *method)
+{
+    ApiReq a = { .conn = c, .server = s, .store = s->store };
+    enum MHD_Result rc = MHD_YES;
+    bool head = strcmp(method, "HEAD") == 0;
+    char allow[64] = "";
+    char arg[HTTP_MAX_PATH];
+    for (int i = 0; i < NROUTES; i++) {
+        if (!path_matches(routes[i].path, url, arg, sizeof arg)) continue;
+        if (strcmp(routes[i].method, method) == 0 || (head && strcmp(routes[i].method, "GET") == 0)) {
+            rq->route = i;
+            memcpy(rq->arg, arg, sizeof arg);
+            break;
+        }
+        if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "", routes[i].method);
     }
-    if (r == R_EVENTS) {
-        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (!media_type_is(ct, "application/json") && !media_type_is(ct, "application/x-ndjson"))
-            return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                              "the body is application/json (one event) or application/x-ndjson (a batch)");
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY)
-            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over 8 MiB");
+    if (rq->route < 0) {
+        if (allow[0]) {
+            a.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+            char message[96];
+            snprintf(message, sizeof message, "this path takes %s", allow);
+            size_t len;
+            char *text = json_line(error_json("method_not_allowed", message), &len);
+            struct MHD_Response *r = text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+            if (!r) free(text);
+            rc = queue(c, a.status, r, "application/json", allow);
+        } else {
+            rc = api_error(&a, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+        }
+        return refused(rq, &a, rc);
     }
-    return -2;
+    const Route *route = &routes[rq->route];
+    if (route->min_role != NO_AUTH) {
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        int found = 0;
+        if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+            const char *token = h + 7;
+            while (*token == ' ') token++;
+            found = tok_check(s->store, token, store_wall_clock(), &rq->who);
+        }
+        if (found < 0) rc = api_store_error(&a, store_errmsg(s->store));
+        else if (!found)
+            rc = api_error(&a, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                           h ? "the token is not valid (unknown, revoked or expired)"
+                             : "an Authorization: Bearer token is required");
+        else if ((int)rq->who.role < route->min_role)
+            rc = api_error(&a, MHD_HTTP_FORBIDDEN, "forbidden", "the token's role (%s) may not do this: it needs %s",
+                           tok_role_name(rq->who.role), tok_role_name((TokRole)route->min_role));
+        if (a.status) {
+            return refused(rq, &a, rc);
+        }
+    }
+    QueryCheck q = { route->query, "" };
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_query_name, &q);
+    if (q.unknown[0]) {
+        rc = api_error(&a, MHD_HTTP_BAD_REQUEST, "unknown_parameter", "unknown query parameter '%s'", q.unknown);
+        return refused(rq, &a, rc);
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+        rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
+        return refused(rq, &a, rc);
+    }
+    return rc;
+}
+
+static bool append_body(Request *rq, const char *data, size_t n)
+{
+    if (rq->too_big) return true;
+    if (rq->len + n > HTTP_MAX_BODY) {
+        rq->too_big = true;
+        free(rq->body);
+        rq->body = NULL;
+        rq->len = rq->cap = 0;
+        return true;
+    }
+    if (rq->len + n + 1 > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : 16 * 1024;
+        while (cap < rq->len + n + 1) cap *= 2;
+        char *body = realloc(rq->body, cap);
+        if (!body) return false;
+        rq->body = body;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    rq->body[rq->len] = '\0';
+    return true;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -446,87 +480,133 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     Server *s = cls;
     Request *rq = *state;
-    const char *rest;
-    Route r = route_of(url, &rest);
-    Caller caller = { 0 };
     if (!rq) {
-        int rc = check_headers(s, c, r, method, &caller);
-        if (rc != -2) return (enum MHD_Result)rc;
         if (!(rq = calloc(1, sizeof *rq))) return MHD_NO;
+        rq->route = -1;
+        clock_gettime(CLOCK_MONOTONIC, &rq->start);
         *state = rq;
-        if (r == R_EVENTS) return MHD_YES;   /* the body comes in the next calls */
+        pthread_mutex_lock(&s->lock);
+        enum MHD_Result rc = admit(s, c, rq, url, method);
+        pthread_mutex_unlock(&s->lock);
+        return rc;     /* a refusal queued, or on with the body (or its absence) */
     }
-    if (*upload_size) {
-        if (!rq->too_big && rq->len + *upload_size > HTTP_MAX_BODY) {
-            rq->too_big = true;
-            free(rq->body);
-            rq->body = NULL;
-        }
-        if (!rq->too_big) {
-            if (rq->len + *upload_size + 1 > rq->cap) {
-                size_t cap = rq->cap ? rq->cap : 64 * 1024;
-                while (cap < rq->len + *upload_size + 1) cap *= 2;
-                char *body = realloc(rq->body, cap);
-                if (!body) return MHD_NO;
-                rq->body = body;
-                rq->cap = cap;
-            }
-            memcpy(rq->body + rq->len, upload, *upload_size);
-            rq->len += *upload_size;
-            rq->body[rq->len] = '\0';
-        }
+    if (rq->answered) {   /* refused early: the body that still comes is dropped */
         *upload_size = 0;
         return MHD_YES;
     }
-    if (rq->too_big) return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over 8 MiB");
-    if (routes[r].auth) {
-        /* authenticated again at the end: the token may have been revoked while the body came */
-        int a = authenticate(s, c, &caller);
-        if (a) return a > 0 ? MHD_YES : MHD_NO;
+    if (*upload_size) {
+        bool ok = append_body(rq, upload, *upload_size);
+        *upload_size = 0;
+        return ok ? MHD_YES : MHD_NO;
     }
-    switch (r) {
-    case R_HEALTH: return get_health(c);
-    case R_EVENTS: return post_events(s, c, &caller, rq);
-    case R_RUNS: return get_runs(s, c, &caller);
-    case R_RUN: return get_run(s, c, &caller, rest);
-    case R_SIMS: return get_sims(s, c, &caller);
-    case R_NONE: break;
+    ApiReq a = { .conn = c, .server = s, .store = s->store, .who = rq->who, .arg = rq->arg,
+                 .body = rq->body ? rq->body : "", .len = rq->len };
+    tok_actor(rq->who.id, a.actor);
+    enum MHD_Result rc;
+    if (rq->too_big) {
+        rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
+    } else {
+        pthread_mutex_lock(&s->lock);
+        rc = routes[rq->route].handler(&a);
+        pthread_mutex_unlock(&s->lock);
     }
-    return send_error(c, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+    rq->status = a.status;
+    rq->answered = true;
+    return rc;
 }
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
 {
+    Server *s = cls;
     Request *rq = *state;
-    if (rq) {
-        free(rq->body);
-        free(rq);
-        *state = NULL;
+    if (!rq) return;
+    if (rq->answered) {
+        pthread_mutex_lock(&s->lock);
+        metrics_request(s->metrics, rq->route, rq->status, seconds_since(&rq->start));
+        pthread_mutex_unlock(&s->lock);
     }
+    free(rq->body);
+    free(rq);
+    *state = NULL;
+}
+
+/* ============================================================ the worker threads */
+
+typedef struct Worker {
+    const HttpOptions *options;
+    int rc;
+    char err[512];
+} Worker;
+
+static void *delivery_thread(void *arg)
+{
+    Worker *w = arg;
+    Store *store = store_open(w->options->db, w->err, sizeof w->err);
+    if (!store) {
+        w->rc = -1;
+        return NULL;
+    }
+    ObxOptions opt = { .stop = &stop_requested };
+    dlv_config_default(&opt.config);
+    opt.config.ca_file = w->options->ca_file;
+    ObxStats stats;
+    w->rc = obx_run(store, &opt, &stats, w->err, sizeof w->err);
+    store_close(store);
+    return NULL;
+}
+
+/* Advances every organisation's clock to now: `flowvm tick` for each. */
+static void tick_all(Server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = store_stmt(s->store, "SELECT id FROM organisations ORDER BY id");
+    int64_t orgs[256];
+    int n = 0;
+    while (st && n < 256 && sqlite3_step(st) == SQLITE_ROW) orgs[n++] = sqlite3_column_int64(st, 0);
+    if (st) sqlite3_reset(st);
+    char err[512];
+    for (int i = 0; i < n; i++) {
+        Engine *e = kept_engine(s, orgs[i], err, sizeof err);
+        EngStats before = e ? *eng_stats(e) : (EngStats){ 0 };
+        if (!e || eng_tick(e, store_wall_clock(), err, sizeof err) != 0)
+            fprintf(stderr, "flowvm serve: the scheduler of organisation %lld: %s\n", (long long)orgs[i], err);
+        if (e) count_runs(s, orgs[i], &before, eng_stats(e));
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ============================================================ the server's life */
 
-static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errlen)
+static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen_t *salen, char *err, size_t errlen)
 {
     const char *colon = strrchr(listen, ':');
     char host[64];
     char *end;
     long port = colon ? strtol(colon + 1, &end, 10) : -1;
     if (!colon || !colon[1] || *end || port < 0 || port > 65535 || (size_t)(colon - listen) >= sizeof host) {
-        snprintf(err, errlen, "--listen takes ADDR:PORT (IPv4), not '%s'", listen);
+        snprintf(err, errlen, "--listen takes ADDR:PORT (127.0.0.1:8080, [::1]:8080), not '%s'", listen);
         return -1;
     }
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1) {
-        snprintf(err, errlen, "--listen: '%s' is not an IPv4 address", host);
-        return -1;
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+        host[hl - 1] = '\0';
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *salen = sizeof *a6;
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) return 0;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *salen = sizeof *a4;
+        if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &a4->sin_addr) == 1) return 0;
     }
-    return 0;
+    snprintf(err, errlen, "--listen: '%s' is not an IPv4 address or a bracketed IPv6 one", host);
+    return -1;
 }
 
 static void sleep_ms(long ms)
@@ -541,41 +621,89 @@ static unsigned connections(struct MHD_Daemon *d)
     return info ? info->num_connections : 0;
 }
 
-int http_serve(const char *db, const char *listen, char *err, size_t errlen)
+int http_serve(const HttpOptions *o, char *err, size_t errlen)
 {
-    struct sockaddr_in sa;
-    if (parse_listen(listen, &sa, err, errlen) != 0) return -1;
-    Server server = { store_open(db, err, errlen) };
-    if (!server.store) return -1;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (parse_listen(o->listen, &sa, &salen, err, errlen) != 0) return -1;
+    for (int i = 0; i < NROUTES; i++) {
+        snprintf(route_labels_text[i], sizeof route_labels_text[i], "%s %s", routes[i].method, routes[i].path);
+        route_labels[i] = route_labels_text[i];
+    }
+    Server server = { .store = store_open(o->db, err, errlen), .metrics = metrics_new(route_labels) };
+    if (!server.store || !server.metrics) {
+        if (server.store && !server.metrics) snprintf(err, errlen, "out of memory");
+        store_close(server.store);
+        metrics_free(server.metrics);
+        return -1;
+    }
+    pthread_mutex_init(&server.lock, NULL);
     struct sigaction act = { 0 };
     act.sa_handler = on_stop_signal;
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
     signal(SIGPIPE, SIG_IGN);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+    if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC, 0, NULL, NULL, handle, &server,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT, MHD_OPTION_END);
+        flags, 0, NULL, NULL, handle, &server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, &server,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->timeout ? o->timeout : (unsigned)HTTP_DEFAULT_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_END);
     if (!d) {
-        snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(errno));
         store_close(server.store);
+        metrics_free(server.metrics);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char addr[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
-    printf("listening on %s:%u\n", addr, info ? (unsigned)info->port : (unsigned)ntohs(sa.sin_port));
+    unsigned port = info ? (unsigned)info->port : 0;
+    char addr[INET6_ADDRSTRLEN];
+    if (sa.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, addr, sizeof addr);
+    else inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, addr, sizeof addr);
+    printf(sa.ss_family == AF_INET6 ? "listening on [%s]:%u\n" : "listening on %s:%u\n", addr, port);
     fflush(stdout);
-    while (!stop_requested) sleep_ms(100);
+
+    Worker deliveries = { .options = o };
+    pthread_t delivery;
+    bool workers = !o->no_worker;
+    if (workers) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (pthread_create(&delivery, NULL, delivery_thread, &deliveries) != 0) {
+            fprintf(stderr, "flowvm serve: cannot start the delivery worker: %s\n", strerror(errno));
+            workers = false;
+        }
+    }
+    unsigned tick_ms = o->tick_ms ? o->tick_ms : 1000, waited = 0;
+    while (!stop_requested) {
+        sleep_ms(50);
+        if (workers && (waited += 50) >= tick_ms) {
+            waited = 0;
+            tick_all(&server);
+        }
+    }
     /* graceful stop: no new connections, the ones open finish */
     MHD_socket listener = MHD_quiesce_daemon(d);
     if (listener != MHD_INVALID_SOCKET) close(listener);
     for (int i = 0; i < HTTP_DRAIN_SECONDS * 20 && connections(d) > 0; i++) sleep_ms(50);
     unsigned left = connections(d);
     MHD_stop_daemon(d);
+    int rc = 0;
+    if (workers) {
+        pthread_join(delivery, NULL);
+        if (deliveries.rc != 0) {
+            snprintf(err, errlen, "the delivery worker: %s", deliveries.err);
+            rc = -1;
+        }
+        curl_global_cleanup();
+        whk_cache_free();
+    }
+    drop_engines(&server);
     store_close(server.store);
+    metrics_free(server.metrics);
+    pthread_mutex_destroy(&server.lock);
     printf("stopped%s\n", left ? " (connections still open were closed)" : "");
     fflush(stdout);
-    return 0;
+    return rc;
 }

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../stdlib/format.h"
+
 static const char *const role_names[] = { "user", "operator", "admin" };
 
 int tok_role(const char *name)
@@ -70,14 +72,14 @@ int64_t tok_create(Store *store, int64_t org, TokRole role, char out[TOK_TEXT_LE
     return id;
 }
 
-int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRole *role)
+int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who)
 {
     size_t len = strlen(token);
     unsigned char hash[32];
     if (len != TOK_TEXT_LEN || strncmp(token, TOK_PREFIX, strlen(TOK_PREFIX)) != 0) return 0;
     if (sha256(token, len, hash) != 0) return -1;
     sqlite3_stmt *st = store_stmt(store,
-        "SELECT org, role, hash FROM api_tokens WHERE hash = ?1 AND revoked IS NULL"
+        "SELECT org, role, hash, id FROM api_tokens WHERE hash = ?1 AND revoked IS NULL"
         " AND (expires IS NULL OR expires > ?2)");
     if (!st) return -1;
     sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_TRANSIENT);
@@ -87,8 +89,9 @@ int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRol
         CRYPTO_memcmp(sqlite3_column_blob(st, 2), hash, sizeof hash) == 0) {
         int r = tok_role((const char *)sqlite3_column_text(st, 1));
         if (r >= 0) {
-            *org = sqlite3_column_int64(st, 0);
-            *role = (TokRole)r;
+            who->org = sqlite3_column_int64(st, 0);
+            who->role = (TokRole)r;
+            who->id = sqlite3_column_int64(st, 3);
             found = 1;
         }
     } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -96,4 +99,48 @@ int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRol
     }
     sqlite3_reset(st);
     return found;
+}
+
+void tok_actor(int64_t id, char out[32])
+{
+    snprintf(out, 32, "token %lld", (long long)id);
+}
+
+int tok_list(Store *store, int64_t org, FILE *out, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT id, role, created, revoked FROM api_tokens WHERE org = ?1 ORDER BY id");
+    if (!st) {
+        snprintf(err, errlen, "store: %s", store_errmsg(store));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, org);
+    FmtBuf b;
+    fmt_init(&b);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fmt_reset(&b);
+        fmt_time(&b, sqlite3_column_int64(st, 2));
+        fprintf(out, "%lld %s created %s%s\n", (long long)sqlite3_column_int64(st, 0),
+                (const char *)sqlite3_column_text(st, 1), b.data,
+                sqlite3_column_type(st, 3) == SQLITE_NULL ? "" : " revoked");
+    }
+    fmt_free(&b);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int tok_revoke(Store *store, int64_t org, int64_t id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, "UPDATE api_tokens SET revoked = ?3 WHERE id = ?1 AND org = ?2 AND revoked IS NULL");
+    if (!st) {
+        snprintf(err, errlen, "store: %s", store_errmsg(store));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, org);
+    sqlite3_bind_int64(st, 3, store_wall_clock());
+    if (store_step_done(store, st, err, errlen) != 0) return -1;
+    if (sqlite3_changes(store->db) == 0) return 1;
+    char detail[64];
+    snprintf(detail, sizeof detail, "token %lld", (long long)id);
+    return store_audit(store, org, "token.revoke", detail, err, errlen);
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store.h"
 
@@ -27,8 +28,26 @@ const char *tok_role_name(TokRole role);
  * or -1 with err set. */
 int64_t tok_create(Store *store, int64_t org, TokRole role, char out[TOK_TEXT_LEN + 1], char *err, size_t errlen);
 
-/* Looks `token` up: 1 with *org and *role when it is a live token (not
- * revoked, not expired at `now`), 0 when it is not, -1 on a store error. */
-int tok_check(Store *store, const char *token, int64_t now, int64_t *org, TokRole *role);
+/* Who a live token is: its organisation, role and id; the id names it as
+ * the actor of what it does ("token 7": drafts and approvals by two tokens
+ * are by two actors, so maker-checker holds over the API). */
+typedef struct TokIdentity {
+    int64_t id, org;
+    TokRole role;
+} TokIdentity;
+
+/* Looks `token` up: 1 with *who when it is a live token (not revoked, not
+ * expired at `now`), 0 when it is not, -1 on a store error. */
+int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who);
+
+/* The actor name of token `id` in audit rows and versions: "token ID". */
+void tok_actor(int64_t id, char out[32]);
+
+/* `flowvm tokens list`: id, role, created, revoked of the organisation's tokens. */
+int tok_list(Store *store, int64_t org, FILE *out, char *err, size_t errlen);
+
+/* Revokes token `id` of `org` at once (the next request with it is 401).
+ * 0; 1 when there is no such live token; -1 with err. */
+int tok_revoke(Store *store, int64_t org, int64_t id, char *err, size_t errlen);
 
 #endif

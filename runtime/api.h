@@ -1,0 +1,111 @@
+/*
+ * api.h - what the HTTP API's endpoint files (api_data.c, api_flows.c)
+ * share with the server (http.c): the request as a handler sees it, the
+ * replies, the checks every handler makes on its inputs.
+ *
+ * A handler runs after the server has matched its route, authenticated
+ * the caller, checked the role, the query parameters' names and the body's
+ * size; it runs alone on the store (the server serialises them), queues
+ * exactly one reply and returns what that reply returned.
+ */
+#ifndef FLOW_RUNTIME_API_H
+#define FLOW_RUNTIME_API_H
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "ingest.h"
+#include "store.h"
+#include "tokens.h"
+
+#define API_MAX_NAME 64          /* a flow, project or organisation name in a path or body */
+
+typedef struct Server Server;
+
+typedef struct ApiReq {
+    struct MHD_Connection *conn;
+    Server *server;
+    Store *store;
+    TokIdentity who;             /* the caller (unset on routes without auth) */
+    char actor[32];              /* tok_actor(who.id) */
+    const char *arg;             /* the path's variable segment: a flow name, an ICCID, a run id */
+    const char *body;            /* NUL-terminated; len bytes (may hold NULs) */
+    size_t len;
+    unsigned status;             /* of the reply queued, for the metrics */
+} ApiReq;
+
+typedef enum MHD_Result (*ApiHandler)(ApiReq *rq);
+
+/* ------------------------------------------------------------ replies (each queues one) */
+
+/* `json` (consumed) as application/json. */
+enum MHD_Result api_json(ApiReq *rq, unsigned status, cJSON *json);
+/* `text` (malloc'd, consumed) as `type`. */
+enum MHD_Result api_text(ApiReq *rq, unsigned status, const char *type, char *text, size_t len);
+/* {"error": {"code": code, "message": ...}} */
+enum MHD_Result api_error(ApiReq *rq, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 500, the detail to the server's log only. */
+enum MHD_Result api_store_error(ApiReq *rq, const char *detail);
+
+/* ------------------------------------------------------------ inputs */
+
+/* A query parameter (names were checked against the route's), or NULL. */
+const char *api_query(ApiReq *rq, const char *name);
+/* An integer query parameter in [min, max] (`fallback` when absent); false
+ * with a 400 queued into *sent when it is not one. */
+bool api_query_int(ApiReq *rq, const char *name, long long min, long long max, long long fallback, long long *out,
+                   enum MHD_Result *sent);
+/* The Content-Type is `type` (parameters after ';' ignored). */
+bool api_content_type_is(ApiReq *rq, const char *type);
+/* The body as a JSON object whose members are among `fields` (NULL-ended);
+ * NULL with a 415 (not application/json), 400 (malformed, not an object, an
+ * unknown member) queued into *sent. */
+cJSON *api_body_object(ApiReq *rq, const char *const *fields, enum MHD_Result *sent);
+/* A flow, project or organisation name: [A-Za-z0-9_.-], 1..API_MAX_NAME
+ * bytes, not "." or "..". */
+bool api_name_ok(const char *name);
+
+/* ------------------------------------------------------------ the server's state */
+
+/* The caller's organisation's engine, kept between requests, with its
+ * accepted event times moved on to now.  NULL with err. */
+Engine *api_engine(ApiReq *rq, char *err, size_t errlen);
+/* Drops every kept engine: flows, inputs or SIMs changed through this
+ * connection, which the engines would not see (they watch other ones). */
+void api_engines_stale(ApiReq *rq);
+/* The server's counters. */
+struct Metrics *api_metrics(ApiReq *rq);
+/* Counts the runs an engine made between two readings of its stats. */
+void api_count_runs(ApiReq *rq, const EngStats *before, const EngStats *after);
+
+/* ------------------------------------------------------------ handlers */
+
+enum MHD_Result api_post_events(ApiReq *rq);
+enum MHD_Result api_get_sims(ApiReq *rq);
+enum MHD_Result api_post_sims(ApiReq *rq);
+enum MHD_Result api_get_sim(ApiReq *rq);
+enum MHD_Result api_transfer_sim(ApiReq *rq);
+enum MHD_Result api_get_runs(ApiReq *rq);
+enum MHD_Result api_get_run(ApiReq *rq);
+enum MHD_Result api_get_audit(ApiReq *rq);
+
+enum MHD_Result api_get_flows(ApiReq *rq);
+enum MHD_Result api_post_flows(ApiReq *rq);
+enum MHD_Result api_get_flow(ApiReq *rq);
+enum MHD_Result api_delete_flow(ApiReq *rq);
+enum MHD_Result api_get_versions(ApiReq *rq);
+enum MHD_Result api_approve_flow(ApiReq *rq);
+enum MHD_Result api_enable_flow(ApiReq *rq);
+enum MHD_Result api_disable_flow(ApiReq *rq);
+enum MHD_Result api_restore_flow(ApiReq *rq);
+enum MHD_Result api_rollback_flow(ApiReq *rq);
+enum MHD_Result api_export_flow(ApiReq *rq);
+enum MHD_Result api_export_project(ApiReq *rq);
+enum MHD_Result api_import(ApiReq *rq);
+
+#endif
