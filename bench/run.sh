@@ -6,6 +6,7 @@
 #   LINES=200000 bench/run.sh     size of the check benchmark's project (default 100000)
 #   BENCH=check|peer bench/run.sh only one of the two parts
 #   BENCH_STRICT=1 bench/run.sh   also fail when a speed target of part 2 is missed
+#   BENCH=http bench/run.sh       only the HTTP ingestion benchmark (bench/http.sh)
 #
 # Part 1: `flowc check` of a generated LINES-line project against `luac5.4 -p`
 #         of the same program in Lua; flowc's peak RSS.
@@ -202,4 +203,5 @@ if [ "$only" = all ] || [ "$only" = peer ]; then
 fi
 if [ "$only" = all ] || [ "$only" = ingest ]; then echo; bench/ingest.sh || status=1; fi
 if [ "$only" = all ] || [ "$only" = deliver ]; then echo; bench/deliver.sh || status=1; fi
+if [ "$only" = all ] || [ "$only" = http ]; then echo; bench/http.sh || status=1; fi
 exit "$status"

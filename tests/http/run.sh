@@ -96,7 +96,9 @@ out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json' --data-binar
 expect_in "the same id again: a duplicate" '"status":"duplicate"' "$out"
 pretty=$(printf '{\n  "id": "h2",\n  "type": "data.usage",\n  "iccid": "89441000300000000038",\n  "time": "%s",\n  "used": 5\n}\n' "$now")
 out=$(post -H "$(auth "$user")" -H 'Content-Type: application/json; charset=utf-8' --data-binary "$pretty")
-expect_in "a pretty-printed event, a user's token" '"accepted":1' "$out"
+expect_in "a user's token may not post events" '"code":"forbidden"' "$out"
+out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json; charset=utf-8' --data-binary "$pretty")
+expect_in "a pretty-printed event" '"accepted":1' "$out"
 {
     ev b1 89441000300000000038 10; echo
     echo '{"id":"b2","type":"data.usage"'
@@ -151,8 +153,8 @@ out=$(body -H "$(auth "$oper")" "$base/v1/runs")
 expect_in "runs list" '"flow":"usage_cap"' "$out"
 run=$(q "SELECT min(r.id) FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow JOIN organisations o ON o.id = f.org WHERE o.name = 'acme' AND f.name = 'usage_cap'")
 expect_eq "runs filtered by flow and SIM" "$(q "SELECT count(*) FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE f.name = 'usage_cap' AND r.iccid = '89441000300000000020'")" \
-    "$(body -H "$(auth "$oper")" "$base/v1/runs?flow=usage_cap&sim=89441000300000000020" | grep -o '"id":' | wc -l)"
-expect_eq "runs limit" 1 "$(body -H "$(auth "$oper")" "$base/v1/runs?limit=1" | grep -o '"id":' | wc -l)"
+    "$(body -H "$(auth "$oper")" "$base/v1/runs?flow=usage_cap&sim=89441000300000000020" | grep -o '"flow":' | wc -l)"
+expect_eq "runs limit" 1 "$(body -H "$(auth "$oper")" "$base/v1/runs?limit=1" | grep -o '"flow":' | wc -l)"
 expect_eq "runs: bad limit 400" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?limit=0")"
 expect_eq "runs: bad status 400" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?status=maybe")"
 expect_eq "runs: another org sees none" '{"runs":[]}' "$(body -H "$(auth "$other")" "$base/v1/runs")"
@@ -163,7 +165,7 @@ expect_in "its actions" '"actions":[{"kind":' "$out"
 expect_eq "run: user 403" 403 "$(code -H "$(auth "$user")" "$base/v1/runs/$run")"
 expect_eq "run: another org's token 404" 404 "$(code -H "$(auth "$other")" "$base/v1/runs/$run")"
 expect_eq "run: no such 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/999999")"
-expect_eq "run: not a number 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/abc")"
+expect_eq "run: not a number 400" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs/abc")"
 expect_eq "run: deeper path 404" 404 "$(code -H "$(auth "$oper")" "$base/v1/runs/1/x")"
 expect_eq "run: no token 401" 401 "$(code "$base/v1/runs/$run")"
 
