@@ -270,9 +270,10 @@ struct Metrics *api_metrics(ApiReq *rq)
 
 static void count_runs(Server *s, int64_t org, const EngStats *before, const EngStats *after)
 {
-    uint64_t runs = after->runs - before->runs, failed = after->failed - before->failed;
-    uint64_t waiting = after->waiting - before->waiting;
-    metrics_runs(s->metrics, org, runs - failed - waiting, failed, waiting);
+    /* each run started or resumed ends ok, failed or parked (waiting) */
+    uint64_t ran = after->runs - before->runs + after->resumed - before->resumed;
+    uint64_t failed = after->failed - before->failed, waiting = after->waiting - before->waiting;
+    metrics_runs(s->metrics, org, ran - failed - waiting, failed, waiting);
 }
 
 void api_count_runs(ApiReq *rq, const EngStats *before, const EngStats *after)
@@ -530,6 +531,29 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     *state = NULL;
 }
 
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* %HH escapes decoded in paths and query values, except %00: a name with
+ * a NUL in it stays "%00" (a bad name), rather than becoming a shorter one. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *out = s;
+    for (const char *in = s; *in; in++) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 && (hi | lo)) {
+            *out++ = (char)(hi * 16 + lo);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 /* ============================================================ the worker threads */
 
 typedef struct Worker {
@@ -650,7 +674,8 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         flags, 0, NULL, NULL, handle, &server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, &server,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout ? o->timeout : (unsigned)HTTP_DEFAULT_TIMEOUT,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(errno));
         store_close(server.store);

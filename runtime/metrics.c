@@ -135,7 +135,7 @@ char *metrics_render(Metrics *m, Store *store, int64_t org, size_t *len)
     fprintf(out, "flow_events_total{result=\"unknown_sim\"} %llu\n", (unsigned long long)o->unknown_sims);
     fprintf(out, "flow_events_total{result=\"duplicate\"} %llu\n", (unsigned long long)o->duplicates);
     fprintf(out, "flow_events_total{result=\"rejected\"} %llu\n", (unsigned long long)o->rejected);
-    fputs("# HELP flow_runs_total Runs since the server started (events and the scheduler), by status.\n"
+    fputs("# HELP flow_runs_total Runs started or resumed since the server started, by how they ended (waiting: parked).\n"
           "# TYPE flow_runs_total counter\n", out);
     fprintf(out, "flow_runs_total{status=\"ok\"} %llu\n", (unsigned long long)o->runs_ok);
     fprintf(out, "flow_runs_total{status=\"failed\"} %llu\n", (unsigned long long)o->runs_failed);

@@ -18,6 +18,7 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 expect_in() { if [[ "$3" == *"$2"* ]]; then ok; else bad "$1: expected '$2' in:"; printf '%s\n' "$3" | head -20; fi; }
+expect_not_in() { if [[ "$3" != *"$2"* ]]; then ok; else bad "$1: did not expect '$2' in:"; printf '%s\n' "$3" | head -20; fi; }
 expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
 db=$tmp/flow.db
 q() { sqlite3 "$db" "$1"; }
@@ -52,15 +53,24 @@ expect_eq "a bad role" 1 "$rc"
 expect_in "a bad role says so" "--role takes user, operator or admin" "$out"
 
 # ------------------------------------------------------------ the server
-start_server() {
+start_server() {   # [serve options...]: sets server, port and base
     rm -f "$tmp/serve.out"
-    "$flowvm" --db "$db" serve --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+    "$flowvm" --db "$db" serve --listen 127.0.0.1:0 "$@" >"$tmp/serve.out" 2>"$tmp/serve.err" &
     server=$!
     pids+=("$server")
     port=
     for _ in $(seq 100); do
         port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/serve.out" 2>/dev/null)
-        [ -n "$port" ] && return 0
+        [ -n "$port" ] && base=http://127.0.0.1:$port && return 0
+        sleep 0.1
+    done
+    return 1
+}
+stop_server() {   # SIGTERM, then its exit status in rc
+    kill -TERM "$server" 2>/dev/null
+    rc=
+    for _ in $(seq 150); do
+        if ! kill -0 "$server" 2>/dev/null; then wait "$server"; rc=$?; return 0; fi
         sleep 0.1
     done
     return 1
@@ -201,16 +211,251 @@ expect_eq "no new connections after SIGTERM" 000 "$(code --max-time 2 "$base/v1/
 wait "$client"
 expect_eq "the request in flight finished" 202 "$(cat "$tmp/slow.code")"
 expect_in "all its lines" '"lines":20000,"accepted":20000' "$(cat "$tmp/slow.out")"
-rc=
-for _ in $(seq 100); do
-    if ! kill -0 "$server" 2>/dev/null; then wait "$server"; rc=$?; break; fi
-    sleep 0.1
-done
+stop_server
 expect_eq "the server exits 0" 0 "$rc"
 expect_in "and says so" "stopped" "$(cat "$tmp/serve.out")"
 expect_eq "the events are stored" 20000 "$(q "SELECT count(*) FROM events WHERE key LIKE 's%'")"
 expect_eq "no WAL left (store closed)" 0 "$( [ -s "$db-wal" ] && echo 1 || echo 0)"
 [ -s "$tmp/serve.err" ] && { bad "server stderr"; head -20 "$tmp/serve.err"; }
+
+# ------------------------------------------------------------ every example of spec/http-api.md
+db=$tmp/examples.db
+fv --org acme sims import /dev/stdin >/dev/null <<'CSV'
+iccid,package,quota
+89441000300000000020,IoT-1GB,1000000000
+89441000300000000038,IoT-1GB,1000000000
+CSV
+fv --org other sims list >/dev/null
+mkdir -p "$tmp/ex"
+cp "$tmp/art/weekly_digest.art" "$tmp/ex/"
+fv --org acme deploy --auto-approve $(ls "$tmp"/art/*.art | grep -v weekly_digest) --inputs "$tmp/in.json" >/dev/null 2>&1
+user=$(fv --org acme tokens create --role user 2>/dev/null)
+oper=$(fv --org acme tokens create --role operator 2>/dev/null)
+admin=$(fv --org acme tokens create --role admin 2>/dev/null)
+admin2=$(fv --org acme tokens create --role admin 2>/dev/null)
+other=$(fv --org other tokens create --role admin 2>/dev/null)
+start_server --no-worker || bad "the examples' server did not start"
+out=$(USER=$user OPERATOR=$oper ADMIN=$admin ADMIN2=$admin2 OTHER=$other python3 tests/http/examples.py spec/http-api.md "$base" "$tmp/ex" 2>&1)
+counts=$(tail -1 <<<"$out")
+grep '^FAIL' -A1 <<<"$out"
+ex_pass=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$counts")
+ex_fail=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$counts")
+if [ -n "$ex_pass" ] && [ "$ex_pass" -ge 40 ]; then pass=$((pass + ex_pass)); fail=$((fail + ex_fail)); else bad "examples.py: $out"; fi
+expect_eq "an approval by another token: the actor names the token" 1 \
+    "$(q "SELECT count(*) FROM versions v JOIN flows f ON f.id = v.flow WHERE f.name = 'weekly_digest' AND v.author LIKE 'token %' AND v.approver LIKE 'token %' AND v.author != v.approver")"
+
+# ------------------------------------------------------------ the auth matrix: every endpoint, every role, another organisation
+run=$(q "SELECT max(id) FROM runs")
+changes_before=$(q "SELECT count(*) FROM audit WHERE action != 'export'")
+rank() { case $1 in -) echo 0 ;; user) echo 1 ;; operator) echo 2 ;; admin) echo 3 ;; esac; }
+# METHOD PATH NEEDED-ROLE OWN-RESOURCE (another organisation gets 404 for it)
+while read -r method path need own; do
+    [ -z "$method" ] && continue
+    for who in none user oper admin other; do
+        case $who in
+            none) hdr=(); have=0 ;;
+            user) hdr=(-H "$(auth "$user")"); have=1 ;;
+            oper) hdr=(-H "$(auth "$oper")"); have=2 ;;
+            *) hdr=(-H "$(auth "${!who}")"); have=3 ;;
+        esac
+        got=$(code -X "$method" "${hdr[@]}" "$base$path")
+        if [ "$need" = - ]; then want=200
+        elif [ "$who" = none ]; then want=401
+        elif [ "$have" -lt "$(rank "$need")" ]; then want=403
+        elif [ "$who" = other ] && [ "$own" = own ]; then want=404
+        else want=ok
+        fi
+        if [ "$want" = ok ]; then
+            if [ "$got" = 401 ] || [ "$got" = 403 ] || [ "$got" = 000 ] || [ "$got" = 500 ]; then
+                bad "matrix: $who $method $path: $got"; else ok; fi
+        else
+            expect_eq "matrix: $who $method $path" "$want" "$got"
+        fi
+    done
+done <<EOF
+GET /v1/health - -
+GET /metrics operator -
+POST /v1/events operator -
+GET /v1/sims user -
+POST /v1/sims admin -
+GET /v1/sims/89441000300000000038 user own
+POST /v1/sims/89441000300000000038/transfer admin -
+GET /v1/flows user -
+POST /v1/flows admin -
+GET /v1/flows/usage_cap user own
+DELETE /v1/flows/nosuchflow admin -
+GET /v1/flows/usage_cap/versions operator own
+POST /v1/flows/nosuchflow/approve admin -
+POST /v1/flows/nosuchflow/enable admin -
+POST /v1/flows/nosuchflow/disable admin -
+POST /v1/flows/nosuchflow/restore admin -
+POST /v1/flows/nosuchflow/rollback admin -
+GET /v1/flows/usage_cap/export operator own
+GET /v1/projects/default/export operator own
+POST /v1/import admin -
+GET /v1/runs operator -
+GET /v1/runs/$run operator own
+GET /v1/audit operator -
+EOF
+expect_eq "the matrix changed nothing" "$changes_before" "$(q "SELECT count(*) FROM audit WHERE action != 'export'")"
+out=$(body -H "$(auth "$other")" "$base/v1/flows")
+expect_eq "another organisation lists none of acme's flows" '{"flows":[]}' "$out"
+out=$(body -H "$(auth "$other")" "$base/v1/audit")
+expect_not_in "another organisation's audit: no acme flow" "usage_cap" "$out"
+out=$(body -H "$(auth "$other")" "$base/metrics")
+expect_in "its metrics: none of acme's events" 'flow_events_total{result="accepted"} 0' "$out"
+
+# ------------------------------------------------------------ flows: upload as JSON, names, path tricks
+b64=$(base64 -w0 "$tmp/art/weekly_digest.art")
+out=$(curl -s -w '\n%{http_code}' -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' \
+    --data-binary "{\"artifact\":\"$b64\",\"inputs\":{\"digest_to\":[\"reports@acme.example\"]},\"until\":\"2099-01-01T00:00:00Z\"}" "$base/v1/flows")
+expect_eq "a JSON upload with new inputs: a draft" 201 "$(tail -1 <<<"$out")"
+expect_in "the flow drafting" '"state":"drafting"' "$out"
+expect_in "its inputs are kept" '"digest_to":["reports@acme.example"]' "$(body -H "$(auth "$oper")" "$base/v1/flows/weekly_digest/versions")"
+out=$(curl -s -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{"artifact":"%%%"}' "$base/v1/flows")
+expect_in "bad base64" '"message":"\"artifact\" is not base64"' "$out"
+out=$(curl -s -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' \
+    --data-binary "{\"artifact\":\"$b64\",\"inputs\":{\"digest_to\":42}}" "$base/v1/flows")
+expect_in "an input of the wrong type: 422" '"code":"refused","message":"deploy refused: ' "$out"
+out=$(curl -s -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary "{\"artifact\":\"$b64\",\"project\":\"../etc\"}" "$base/v1/flows")
+expect_in "a project with a path trick" '"\"project\" is a project name"' "$out"
+expect_eq "an encoded slash in a name: no such path" 404 "$(code -H "$(auth "$user")" "$base/v1/flows/a%2F..%2Fb")"
+expect_eq "an encoded dot-dot: a bad name" 400 "$(code -H "$(auth "$user")" "$base/v1/flows/%2e%2e")"
+expect_eq "an encoded NUL in a name: a bad name, not a shorter one" 400 "$(code -H "$(auth "$user")" "$base/v1/flows/a%00b")"
+expect_eq "a name of 65 bytes" 400 "$(code -H "$(auth "$user")" "$base/v1/flows/$(printf 'a%.0s' $(seq 65))")"
+expect_eq "a path of 10,000 bytes" 404 "$(code -H "$(auth "$user")" "$base/v1/flows/$(printf 'a%.0s' $(seq 10000))/x")"
+expect_eq "a run id past int64" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs/99999999999999999999")"
+expect_eq "limit not a number" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?limit=ten")"
+expect_eq "transfer: not JSON 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary 'to=other' "$base/v1/sims/89441000300000000038/transfer")"
+expect_eq "transfer: an unknown organisation 422" 422 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{"to":"nobody"}' "$base/v1/sims/89441000300000000038/transfer")"
+expect_eq "transfer: the same organisation 409" 409 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary '{"to":"acme"}' "$base/v1/sims/89441000300000000038/transfer")"
+expect_eq "the SIM stayed" acme "$(q "SELECT o.name FROM sims s JOIN organisations o ON o.id = s.org WHERE s.iccid = '89441000300000000038'")"
+out=$(fv --org acme tokens list)
+expect_in "tokens list" "admin created" "$out"
+id=$(q "SELECT max(id) FROM api_tokens WHERE role = 'user'")
+fv --org acme tokens revoke "$id" >/dev/null
+expect_eq "a token revoked from the CLI: 401 at once" 401 "$(code -H "$(auth "$user")" "$base/v1/sims")"
+out=$(fv --org acme tokens revoke "$id" 2>&1)
+expect_in "revoked twice" "no live token" "$out"
+stop_server
+expect_eq "the examples' server stops" 0 "$rc"
+
+# ------------------------------------------------------------ the scheduler and the delivery worker in the server
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+secret=whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+python3 tests/deliver/receiver.py "$tmp/cert.pem" "$tmp/key.pem" "$secret" "$tmp/hooks.log" "$tmp/https.port" 60 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/https.port" ] && break; sleep 0.1; done
+db=$tmp/worker.db
+mkdir -p "$tmp/wsrc"
+cat > "$tmp/wsrc/later.flow" <<'FLOW'
+input hook: url
+flow later {
+  on   data.usage
+  do {
+    webhook hook { iccid: sim.iccid, used: event.used }
+    wait 2s
+    tag sim "waited"
+  }
+}
+FLOW
+"$flowc" build "$tmp/wsrc" -o "$tmp/wart" >/dev/null
+hook=https://127.0.0.1:$(cat "$tmp/https.port")/ok
+echo "{\"hook\": \"$hook\"}" > "$tmp/win.json"
+fv sims import /dev/stdin >/dev/null <<'CSV'
+iccid,package,quota
+89441000300000000020,IoT-1GB,1000000000
+CSV
+fv webhooks allow loopback >/dev/null && fv webhooks allow any-port >/dev/null
+fv webhooks add "$hook" --secret "$secret" >/dev/null
+fv deploy --auto-approve "$tmp/wart/later.art" --inputs "$tmp/win.json" >/dev/null
+wtok=$(fv tokens create --role operator 2>/dev/null)
+start_server --ca-file "$tmp/cert.pem" --tick-ms 200 || bad "the worker's server did not start"
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)   # the wait falls due 2 s after the event's time
+out=$(post -H "$(auth "$wtok")" -H 'Content-Type: application/json' --data-binary "$(ev w1 89441000300000000020 5)")
+expect_in "the event ran the flow" '"runs":1' "$out"
+for _ in $(seq 100); do [ "$(q "SELECT count(*) FROM sim_tags WHERE tag = 'waited'")" = 1 ] && [ "$(q "SELECT state FROM outbox")" = sent ] && break; sleep 0.1; done
+expect_eq "the scheduler resumed the wait" ok "$(q "SELECT status FROM runs")"
+expect_eq "and the run went on" 1 "$(q "SELECT count(*) FROM sim_tags WHERE tag = 'waited'")"
+expect_eq "the delivery worker sent the webhook" sent "$(q "SELECT state FROM outbox")"
+expect_in "the receiver got it, signed" '"sig_ok": true' "$(cat "$tmp/hooks.log")"
+out=$(body -H "$(auth "$wtok")" "$base/v1/runs/$(q "SELECT id FROM runs")")
+expect_in "the run shows its delivery" '"delivery":{"state":"sent","attempts":1' "$out"
+expect_in "and its attempt" '"history":[{"number":1' "$out"
+out=$(body -H "$(auth "$wtok")" "$base/metrics")
+expect_in "metrics: the run" 'flow_runs_total{status="waiting"} 1' "$out"
+expect_in "metrics: the scheduler's" 'flow_runs_total{status="ok"} 1' "$out"
+expect_in "metrics: deliveries" 'flow_deliveries{state="sent"} 1' "$out"
+stop_server
+expect_eq "the worker's server stops" 0 "$rc"
+[ -s "$tmp/serve.err" ] && { bad "worker server stderr"; head -20 "$tmp/serve.err"; }
+
+# ------------------------------------------------------------ slow clients
+start_server --no-worker --timeout 2 || bad "the slow clients' server did not start"
+t0=$(date +%s%N)
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'POST /v1/events HTTP/1.1\r\nHost: x\r\n' >&3
+timeout 8 cat <&3 >/dev/null
+exec 3>&-
+elapsed=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "headers that never end: closed after the timeout" 1 "$(( elapsed >= 1500 && elapsed < 6000 ))"
+t0=$(date +%s%N)
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":' "$wtok" >&3
+timeout 8 cat <&3 >/dev/null
+exec 3>&-
+elapsed=$(( ($(date +%s%N) - t0) / 1000000 ))
+expect_eq "a body that stalls: closed after the timeout" 1 "$(( elapsed >= 1500 && elapsed < 6000 ))"
+expect_eq "the stalled event was not stored" 0 "$(q "SELECT count(*) FROM events WHERE payload LIKE '%stall%'")"
+expect_eq "still serving" 200 "$(code "$base/v1/health")"
+stop_server
+
+# ------------------------------------------------------------ IPv6 loopback
+if ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
+    "$flowvm" --db "$db" serve --listen '[::1]:0' --no-worker >"$tmp/v6.out" 2>&1 &
+    v6=$!
+    pids+=("$v6")
+    for _ in $(seq 50); do grep -q listening "$tmp/v6.out" && break; sleep 0.1; done
+    v6port=$(sed -n 's/^listening on \[::1\]:\([0-9]*\)$/\1/p' "$tmp/v6.out")
+    expect_eq "IPv6: health" 200 "$(code -g "http://[::1]:$v6port/v1/health")"
+    kill -TERM "$v6"; wait "$v6"
+else
+    ok
+fi
+
+# ------------------------------------------------------------ SIGTERM under load loses nothing
+start_server --no-worker || bad "the load server did not start"
+mkdir -p "$tmp/load"
+for c in 1 2 3 4; do
+    (
+        for b in $(seq 40); do
+            for i in $(seq 25); do ev "L$c-$b-$i" 89441000300000000020 1; echo; done > "$tmp/load/$c-$b.ndjson"
+            curl -s -o "$tmp/load/$c-$b.out" -w '%{http_code}' --max-time 20 -X POST "$base/v1/events" -H "$(auth "$wtok")" \
+                -H 'Content-Type: application/x-ndjson' --data-binary @"$tmp/load/$c-$b.ndjson" > "$tmp/load/$c-$b.code"
+        done
+    ) &
+    loaders+=($!)
+done
+sleep 1
+stop_server
+wait "${loaders[@]}"
+expect_eq "the server under load exits 0" 0 "$rc"
+answered=0 lost=0 phantom=0
+for f in "$tmp"/load/*.code; do
+    k=${f%.code}
+    ids=$(grep -o '"id":"[^"]*"' "$k.ndjson" | sed 's/"id":"\(.*\)"/\1/')
+    stored=$(q "SELECT count(*) FROM events WHERE key IN ($(sed "s/.*/'&'/" <<<"$ids" | paste -sd,))")
+    if [ "$(cat "$f")" = 202 ]; then
+        answered=$((answered + 1))
+        [ "$stored" = 25 ] || lost=$((lost + 1))
+    else
+        [ "$stored" = 0 ] || phantom=$((phantom + 1))
+    fi
+done
+expect_eq "some batches were answered before the stop" 1 "$(( answered > 0 ))"
+expect_eq "every batch answered 202 is stored whole" 0 "$lost"
+expect_eq "no batch refused is half stored" 0 "$phantom"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
