@@ -72,20 +72,22 @@ bool api_name_ok(const char *name);
 
 /* ------------------------------------------------------------ the server's state */
 
-/* The caller's organisation's engine, kept between requests, with its
- * accepted event times moved on to now.  NULL with err. */
-Engine *api_engine(ApiReq *rq, char *err, size_t errlen);
 /* Drops every kept engine: flows, inputs or SIMs changed through this
  * connection, which the engines would not see (they watch other ones). */
 void api_engines_stale(ApiReq *rq);
-/* The server's counters. */
-struct Metrics *api_metrics(ApiReq *rq);
-/* Counts the runs an engine made between two readings of its stats. */
-void api_count_runs(ApiReq *rq, const EngStats *before, const EngStats *after);
 
 /* ------------------------------------------------------------ handlers */
 
-enum MHD_Result api_post_events(ApiReq *rq);
+/* POST /v1/events runs in two steps: the checks that need no store, in
+ * the request's thread, then, in the server's committer, the events of
+ * every request waiting, in one transaction (a group commit). */
+/* The media type and the body, made NDJSON in *text (*owned: malloc'd;
+ * else the body itself, to be modified); false with a reply queued. */
+bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, enum MHD_Result *sent);
+/* One request's events inside the caller's transaction: the 202 reply's
+ * JSON in *reply.  0, or -1 on a store error (err; the caller rolls back). */
+int api_events_ingest(Engine *engine, char *text, size_t len, cJSON **reply, IngestReport *report, char *err,
+                      size_t errlen);
 enum MHD_Result api_get_sims(ApiReq *rq);
 enum MHD_Result api_post_sims(ApiReq *rq);
 enum MHD_Result api_get_sim(ApiReq *rq);

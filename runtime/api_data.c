@@ -5,6 +5,7 @@
  * `flowvm sims import`.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,60 +74,63 @@ static void add_line_result(void *ctx, uint64_t line, IngestResult result, const
     cJSON_AddItemToArray(ctx, o);
 }
 
-enum MHD_Result api_post_events(ApiReq *rq)
+bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, enum MHD_Result *sent)
 {
     bool ndjson = api_content_type_is(rq, "application/x-ndjson");
-    if (!ndjson && !api_content_type_is(rq, "application/json"))
-        return api_error(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                         "the body is application/json (one event) or application/x-ndjson (a batch)");
-    const char *text = rq->body;
-    size_t len = rq->len;
-    char *single = NULL;
-    if (!ndjson) {
-        /* one event, perhaps over several lines: made one line for the engine */
-        const char *end = NULL;
-        cJSON *event = len ? cJSON_ParseWithLengthOpts(text, len, &end, 0) : NULL;
-        if (end)
-            while (end < text + len && strchr(" \t\r\n", *end)) end++;
-        if (!cJSON_IsObject(event) || end != text + len) {
-            cJSON_Delete(event);
-            return api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
-                             "the body is not one JSON object (a batch is application/x-ndjson)");
-        }
-        single = cJSON_PrintUnformatted(event);
+    *owned = false;
+    if (!ndjson && !api_content_type_is(rq, "application/json")) {
+        *sent = api_error(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                          "the body is application/json (one event) or application/x-ndjson (a batch)");
+        return false;
+    }
+    if (rq->len == 0) {
+        *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", "the body is empty");
+        return false;
+    }
+    if (ndjson) {
+        *text = (char *)rq->body;
+        *len = rq->len;
+        return true;
+    }
+    /* one event, perhaps over several lines: made one line for the engine */
+    const char *end = NULL;
+    cJSON *event = cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0);
+    if (end)
+        while (end < rq->body + rq->len && strchr(" \t\r\n", *end)) end++;
+    if (!cJSON_IsObject(event) || end != rq->body + rq->len) {
         cJSON_Delete(event);
-        if (!single) return MHD_NO;
-        text = single;
-        len = strlen(single);
-    } else if (len == 0) {
-        return api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed", "the body is empty");
+        *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
+                          "the body is not one JSON object (a batch is application/x-ndjson)");
+        return false;
     }
-    char err[512];
-    FILE *in = fmemopen((void *)text, len, "r");
-    Engine *e = in ? api_engine(rq, err, sizeof err) : NULL;
-    if (!in) snprintf(err, sizeof err, "fmemopen: %s", strerror(errno));
+    *text = cJSON_PrintUnformatted(event);
+    cJSON_Delete(event);
+    if (!*text) {
+        *sent = MHD_NO;
+        return false;
+    }
+    *len = strlen(*text);
+    *owned = true;
+    return true;
+}
+
+int api_events_ingest(Engine *e, char *text, size_t len, cJSON **reply, IngestReport *rep, char *err, size_t errlen)
+{
     cJSON *results = cJSON_CreateArray();
-    IngestReport rep;
-    EngStats before = e ? *eng_stats(e) : (EngStats){ 0 };
-    int rc = e ? ingest_stream_lines(e, in, 0, add_line_result, results, &rep, err, sizeof err) : -1;
-    if (in) fclose(in);
-    free(single);
-    if (rc != 0) {
+    if (ingest_text(e, text, len, add_line_result, results, rep, err, errlen) != 0) {
         cJSON_Delete(results);
-        api_engines_stale(rq);
-        return api_store_error(rq, err);
+        return -1;
     }
-    metrics_events(api_metrics(rq), rq->who.org, &rep);
-    api_count_runs(rq, &before, eng_stats(e));
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "lines", (double)rep.lines);
-    cJSON_AddNumberToObject(o, "accepted", (double)rep.accepted);
-    cJSON_AddNumberToObject(o, "rejected", (double)rep.rejected);
-    cJSON_AddNumberToObject(o, "duplicates", (double)rep.duplicates);
-    cJSON_AddNumberToObject(o, "unknown_sims", (double)rep.unknown_sims);
-    cJSON_AddNumberToObject(o, "runs", (double)rep.runs);
+    cJSON_AddNumberToObject(o, "lines", (double)rep->lines);
+    cJSON_AddNumberToObject(o, "accepted", (double)rep->accepted);
+    cJSON_AddNumberToObject(o, "rejected", (double)rep->rejected);
+    cJSON_AddNumberToObject(o, "duplicates", (double)rep->duplicates);
+    cJSON_AddNumberToObject(o, "unknown_sims", (double)rep->unknown_sims);
+    cJSON_AddNumberToObject(o, "runs", (double)rep->runs);
     cJSON_AddItemToObject(o, "results", results);
-    return api_json(rq, MHD_HTTP_ACCEPTED, o);
+    *reply = o;
+    return 0;
 }
 
 /* ============================================================ SIMs */

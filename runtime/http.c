@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,16 +41,25 @@ typedef struct KeptEngine {
     Engine *engine;
 } KeptEngine;
 
+typedef struct Request Request;
+
 struct Server {
     Store *store;
     pthread_mutex_t lock;       /* store, engines, metrics */
     KeptEngine engines[HTTP_MAX_ENGINES];
     int nengines;
     Metrics *metrics;
+    Store *auth_store;          /* the polling thread's own connection, for tokens: never waits on `lock` */
+    atomic_int in_flight;       /* requests begun and not done */
+    /* event requests waiting for the committer */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_ready;
+    Request *queue_head, *queue_tail;
+    bool committer_stop;
 };
 
 /* A request's state across libmicrohttpd's calls. */
-typedef struct Request {
+struct Request {
     int route;                  /* -1 until matched */
     TokIdentity who;
     char arg[HTTP_MAX_PATH];
@@ -58,7 +68,14 @@ typedef struct Request {
     bool too_big, answered;
     unsigned status;
     struct timespec start;
-} Request;
+    /* POST /v1/events: the events, then the committer's reply */
+    struct MHD_Connection *conn;
+    char *events;
+    size_t events_len;
+    bool events_owned, committed;
+    cJSON *reply;
+    Request *next;
+};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -253,19 +270,9 @@ static Engine *kept_engine(Server *s, int64_t org, char *err, size_t errlen)
     return e;
 }
 
-Engine *api_engine(ApiReq *rq, char *err, size_t errlen)
-{
-    return kept_engine(rq->server, rq->who.org, err, errlen);
-}
-
 void api_engines_stale(ApiReq *rq)
 {
     drop_engines(rq->server);
-}
-
-struct Metrics *api_metrics(ApiReq *rq)
-{
-    return rq->server->metrics;
 }
 
 static void count_runs(Server *s, int64_t org, const EngStats *before, const EngStats *after)
@@ -274,11 +281,6 @@ static void count_runs(Server *s, int64_t org, const EngStats *before, const Eng
     uint64_t ran = after->runs - before->runs + after->resumed - before->resumed;
     uint64_t failed = after->failed - before->failed, waiting = after->waiting - before->waiting;
     metrics_runs(s->metrics, org, ran - failed - waiting, failed, waiting);
-}
-
-void api_count_runs(ApiReq *rq, const EngStats *before, const EngStats *after)
-{
-    count_runs(rq->server, rq->who.org, before, after);
 }
 
 /* ============================================================ routes */
@@ -311,7 +313,7 @@ typedef struct Route {
 static const Route routes[] = {
     { "GET", "/v1/health", NO_AUTH, get_health, "" },
     { "GET", "/metrics", TOK_OPERATOR, get_metrics, "" },
-    { "POST", "/v1/events", TOK_OPERATOR, api_post_events, "" },
+    { "POST", "/v1/events", TOK_OPERATOR, NULL, "" },   /* the committer's (handle) */
     { "GET", "/v1/sims", TOK_USER, api_get_sims, "package pool status tag limit after " },
     { "POST", "/v1/sims", TOK_ADMIN, api_post_sims, "skip_invalid " },
     { "GET", "/v1/sims/*", TOK_USER, api_get_sim, "" },
@@ -424,9 +426,9 @@ static enum MHD_Result admit(Server *s, struct MHD_Connection *c, Request *rq, c
         if (h && strncasecmp(h, "Bearer ", 7) == 0) {
             const char *token = h + 7;
             while (*token == ' ') token++;
-            found = tok_check(s->store, token, store_wall_clock(), &rq->who);
+            found = tok_check(s->auth_store, token, store_wall_clock(), &rq->who);
         }
-        if (found < 0) rc = api_store_error(&a, store_errmsg(s->store));
+        if (found < 0) rc = api_store_error(&a, store_errmsg(s->auth_store));
         else if (!found)
             rc = api_error(&a, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                            h ? "the token is not valid (unknown, revoked or expired)"
@@ -476,6 +478,17 @@ static bool append_body(Request *rq, const char *data, size_t n)
     return true;
 }
 
+static void enqueue_events(Server *s, Request *rq)
+{
+    pthread_mutex_lock(&s->queue_lock);
+    rq->next = NULL;
+    if (s->queue_tail) s->queue_tail->next = rq;
+    else s->queue_head = rq;
+    s->queue_tail = rq;
+    pthread_cond_signal(&s->queue_ready);
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
@@ -486,10 +499,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->route = -1;
         clock_gettime(CLOCK_MONOTONIC, &rq->start);
         *state = rq;
-        pthread_mutex_lock(&s->lock);
-        enum MHD_Result rc = admit(s, c, rq, url, method);
-        pthread_mutex_unlock(&s->lock);
-        return rc;     /* a refusal queued, or on with the body (or its absence) */
+        atomic_fetch_add(&s->in_flight, 1);
+        if (stop_requested) {   /* a new request on a kept-alive connection after SIGTERM */
+            ApiReq a = { .conn = c, .server = s };
+            return refused(rq, &a, api_error(&a, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "the server is stopping"));
+        }
+        return admit(s, c, rq, url, method);   /* a refusal queued, or on with the body (or its absence) */
     }
     if (rq->answered) {   /* refused early: the body that still comes is dropped */
         *upload_size = 0;
@@ -506,6 +521,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     enum MHD_Result rc;
     if (rq->too_big) {
         rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
+    } else if (routes[rq->route].handler == NULL) {   /* POST /v1/events */
+        if (rq->committed) {
+            rc = rq->reply ? api_json(&a, MHD_HTTP_ACCEPTED, rq->reply)
+                           : api_error(&a, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                       "the store failed; see the server's log (nothing of the request was stored)");
+            rq->reply = NULL;
+        } else if (api_events_prepare(&a, &rq->events, &rq->events_len, &rq->events_owned, &rc)) {
+            rq->conn = c;
+            MHD_suspend_connection(c);   /* resumed by the committer with the reply */
+            enqueue_events(s, rq);
+            return MHD_YES;
+        }
     } else {
         pthread_mutex_lock(&s->lock);
         rc = routes[rq->route].handler(&a);
@@ -526,9 +553,67 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
         metrics_request(s->metrics, rq->route, rq->status, seconds_since(&rq->start));
         pthread_mutex_unlock(&s->lock);
     }
+    if (rq->events_owned) free(rq->events);
+    cJSON_Delete(rq->reply);
     free(rq->body);
     free(rq);
     *state = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* ============================================================ the committer: events of waiting requests together */
+
+/* The requests of `list` for organisation `org` in one transaction; each
+ * gets its reply, or none (a 500) when the transaction fails. */
+static void commit_org(Server *s, Request *list, int64_t org)
+{
+    char err[512];
+    Engine *e = kept_engine(s, org, err, sizeof err);
+    EngStats before = e ? *eng_stats(e) : (EngStats){ 0 };
+    bool ok = e && eng_begin(e, err, sizeof err) == 0;
+    if (ok) {
+        for (Request *rq = list; rq && ok; rq = rq->next) {
+            if (rq->who.org != org || rq->committed) continue;
+            IngestReport rep;
+            ok = api_events_ingest(e, rq->events, rq->events_len, &rq->reply, &rep, err, sizeof err) == 0;
+            if (ok) metrics_events(s->metrics, org, &rep);
+        }
+        if (ok) ok = eng_commit(e, err, sizeof err) == 0;
+        else eng_rollback(e);
+    }
+    if (!ok) fprintf(stderr, "flowvm serve: events of organisation %lld: %s\n", (long long)org, err);
+    else count_runs(s, org, &before, eng_stats(e));
+    for (Request *rq = list; rq; rq = rq->next) {
+        if (rq->who.org != org || rq->committed) continue;
+        rq->committed = true;
+        if (!ok) {
+            cJSON_Delete(rq->reply);
+            rq->reply = NULL;
+        }
+    }
+    if (!ok) drop_engines(s);
+}
+
+static void *committer_thread(void *arg)
+{
+    Server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->queue_lock);
+        while (!s->queue_head && !s->committer_stop) pthread_cond_wait(&s->queue_ready, &s->queue_lock);
+        Request *list = s->queue_head;
+        s->queue_head = s->queue_tail = NULL;
+        bool stop = s->committer_stop;
+        pthread_mutex_unlock(&s->queue_lock);
+        if (!list && stop) return NULL;
+        pthread_mutex_lock(&s->lock);
+        for (Request *rq = list; rq; rq = rq->next)
+            if (!rq->committed) commit_org(s, list, rq->who.org);
+        pthread_mutex_unlock(&s->lock);
+        for (Request *rq = list, *next; rq; rq = next) {
+            next = rq->next;   /* the request may be done and freed once resumed */
+            MHD_resume_connection(rq->conn);
+        }
+    }
 }
 
 static int hex_digit(char ch)
@@ -639,10 +724,13 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested) {}
 }
 
-static unsigned connections(struct MHD_Daemon *d)
+static void stop_committer(Server *s, pthread_t committer)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    return info ? info->num_connections : 0;
+    pthread_mutex_lock(&s->queue_lock);
+    s->committer_stop = true;
+    pthread_cond_signal(&s->queue_ready);
+    pthread_mutex_unlock(&s->queue_lock);
+    pthread_join(committer, NULL);
 }
 
 int http_serve(const HttpOptions *o, char *err, size_t errlen)
@@ -655,20 +743,33 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         route_labels[i] = route_labels_text[i];
     }
     Server server = { .store = store_open(o->db, err, errlen), .metrics = metrics_new(route_labels) };
-    if (!server.store || !server.metrics) {
-        if (server.store && !server.metrics) snprintf(err, errlen, "out of memory");
+    if (server.store) server.auth_store = store_open(o->db, err, errlen);
+    if (!server.store || !server.auth_store || !server.metrics) {
+        if (server.auth_store && !server.metrics) snprintf(err, errlen, "out of memory");
         store_close(server.store);
+        store_close(server.auth_store);
         metrics_free(server.metrics);
         return -1;
     }
     pthread_mutex_init(&server.lock, NULL);
+    pthread_mutex_init(&server.queue_lock, NULL);
+    pthread_cond_init(&server.queue_ready, NULL);
+    atomic_init(&server.in_flight, 0);
+    pthread_t committer;
+    if (pthread_create(&committer, NULL, committer_thread, &server) != 0) {
+        snprintf(err, errlen, "cannot start the committer: %s", strerror(errno));
+        store_close(server.store);
+        store_close(server.auth_store);
+        metrics_free(server.metrics);
+        return -1;
+    }
     struct sigaction act = { 0 };
     act.sa_handler = on_stop_signal;
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
     signal(SIGPIPE, SIG_IGN);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
     if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, &server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -678,7 +779,9 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(errno));
+        stop_committer(&server, committer);
         store_close(server.store);
+        store_close(server.auth_store);
         metrics_free(server.metrics);
         return -1;
     }
@@ -711,9 +814,10 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     /* graceful stop: no new connections, the ones open finish */
     MHD_socket listener = MHD_quiesce_daemon(d);
     if (listener != MHD_INVALID_SOCKET) close(listener);
-    for (int i = 0; i < HTTP_DRAIN_SECONDS * 20 && connections(d) > 0; i++) sleep_ms(50);
-    unsigned left = connections(d);
+    for (int i = 0; i < HTTP_DRAIN_SECONDS * 20 && atomic_load(&server.in_flight) > 0; i++) sleep_ms(50);
+    int left = atomic_load(&server.in_flight);
     MHD_stop_daemon(d);
+    stop_committer(&server, committer);
     int rc = 0;
     if (workers) {
         pthread_join(delivery, NULL);
@@ -726,9 +830,12 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     }
     drop_engines(&server);
     store_close(server.store);
+    store_close(server.auth_store);
     metrics_free(server.metrics);
     pthread_mutex_destroy(&server.lock);
-    printf("stopped%s\n", left ? " (connections still open were closed)" : "");
+    pthread_mutex_destroy(&server.queue_lock);
+    pthread_cond_destroy(&server.queue_ready);
+    printf("stopped%s\n", left ? " (requests still open were cut off)" : "");
     fflush(stdout);
     return rc;
 }

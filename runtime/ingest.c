@@ -41,10 +41,50 @@ int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r
     return ingest_stream_lines(e, in, batch, print_reject, rejects, r, err, errlen);
 }
 
+/* One line (NUL-terminated, without its newline, not blank) inside an open
+ * transaction.  0 (processed or rejected), or -1 on a store error (err; the
+ * caller rolls back). */
+static int ingest_line(Engine *e, char *line, uint64_t lineno, const LineSink *sink, IngestReport *r, char *err,
+                       size_t errlen)
+{
+    double t0 = mono();
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithOpts(line, &end, 1);
+    double t1 = mono();
+    r->parse_s += t1 - t0;
+    if (!json) {
+        char why[96];
+        snprintf(why, sizeof why, "malformed JSON near byte %ld", end ? (long)(end - line) + 1 : 1L);
+        reject(r, sink, lineno, why);
+        return 0;
+    }
+    EngOutcome outcome;
+    char why[400];
+    int rc = eng_event(e, json, line, &outcome, why, sizeof why);
+    cJSON_Delete(json);
+    r->evaluate_s += mono() - t1;
+    if (rc == -2) {
+        reject(r, sink, lineno, why);
+        return 0;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "line %llu: %s", (unsigned long long)lineno, why);
+        return -1;
+    }
+    if (outcome == ENG_DUPLICATE) r->duplicates++;
+    else r->accepted++;
+    if (outcome == ENG_UNKNOWN_SIM) r->unknown_sims++;
+    if (sink->fn)
+        sink->fn(sink->ctx, lineno, outcome == ENG_DUPLICATE ? INGEST_DUPLICATE
+                                   : outcome == ENG_UNKNOWN_SIM ? INGEST_UNKNOWN_SIM
+                                                                : INGEST_ACCEPTED, NULL);
+    return 0;
+}
+
 int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *ctx, IngestReport *r, char *err,
                         size_t errlen)
 {
-    const LineSink sink = { fn, ctx }, *rejects = &sink;
+    const LineSink sink = { fn, ctx };
     memset(r, 0, sizeof *r);
     if (batch <= 0) batch = INGEST_DEFAULT_BATCH;
     char *line = malloc(INGEST_MAX_LINE + 2);
@@ -66,53 +106,25 @@ int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *c
         }
         r->lines++;
         if (!complete && len > INGEST_MAX_LINE) {
-            reject(r, rejects, r->lines, "the line is longer than 65536 bytes");
+            reject(r, &sink, r->lines, "the line is longer than 65536 bytes");
             too_long = true;
             continue;
         }
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (len == 0) continue;
-        double t0 = mono();
-        const char *end = NULL;
-        cJSON *json = cJSON_ParseWithOpts(line, &end, 1);
-        double t1 = mono();
-        r->parse_s += t1 - t0;
-        if (!json) {
-            char why[96];
-            snprintf(why, sizeof why, "malformed JSON near byte %ld", end ? (long)(end - line) + 1 : 1L);
-            reject(r, rejects, r->lines, why);
-            continue;
-        }
         if (!open) {
             if (eng_begin(e, err, errlen) != 0) {
-                cJSON_Delete(json);
                 status = -1;
                 break;
             }
             open = true;
         }
-        EngOutcome outcome;
-        char why[400];
-        int rc = eng_event(e, json, line, &outcome, why, sizeof why);
-        cJSON_Delete(json);
-        double t2 = mono();
-        r->evaluate_s += t2 - t1;
-        if (rc == -2) {
-            reject(r, rejects, r->lines, why);
-            continue;
-        }
-        if (rc != 0) {
-            snprintf(err, errlen, "line %llu: %s", (unsigned long long)r->lines, why);
+        if (ingest_line(e, line, r->lines, &sink, r, err, errlen) != 0) {
             eng_rollback(e);
             open = false;
             status = -1;
             break;
         }
-        if (outcome == ENG_DUPLICATE) r->duplicates++;
-        else r->accepted++;
-        if (outcome == ENG_UNKNOWN_SIM) r->unknown_sims++;
-        if (fn) fn(ctx, r->lines, outcome == ENG_DUPLICATE ? INGEST_DUPLICATE :
-                   outcome == ENG_UNKNOWN_SIM ? INGEST_UNKNOWN_SIM : INGEST_ACCEPTED, NULL);
         if (++in_batch >= batch) {
             double t3 = mono();
             open = false;
@@ -139,5 +151,33 @@ int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *c
     r->actions = stats->actions - actions0;
     r->total_s = mono() - start;
     free(line);
+    return status;
+}
+
+int ingest_text(Engine *e, char *text, size_t len, IngestLineFn fn, void *ctx, IngestReport *r, char *err,
+                size_t errlen)
+{
+    const LineSink sink = { fn, ctx };
+    memset(r, 0, sizeof *r);
+    const EngStats *stats = eng_stats(e);
+    uint64_t runs0 = stats->runs, failed0 = stats->failed, actions0 = stats->actions;
+    int status = 0;
+    for (char *p = text, *end = text + len; p < end && status == 0;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *stop = nl ? nl : end;
+        r->lines++;
+        size_t n = (size_t)(stop - p);
+        while (n && p[n - 1] == '\r') n--;
+        if (n > INGEST_MAX_LINE) reject(r, &sink, r->lines, "the line is longer than 65536 bytes");
+        else if (memchr(p, '\0', n)) reject(r, &sink, r->lines, "the line holds a NUL byte");
+        else if (n) {
+            p[n] = '\0';
+            status = ingest_line(e, p, r->lines, &sink, r, err, errlen);
+        }
+        p = stop + 1;
+    }
+    r->runs = stats->runs - runs0;
+    r->failed = stats->failed - failed0;
+    r->actions = stats->actions - actions0;
     return status;
 }

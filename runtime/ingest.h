@@ -45,4 +45,11 @@ typedef void (*IngestLineFn)(void *ctx, uint64_t line, IngestResult result, cons
 int ingest_stream_lines(Engine *engine, FILE *in, int batch, IngestLineFn fn, void *ctx, IngestReport *report,
                         char *err, size_t errlen);
 
+/* The lines of `text` (modified: each line is NUL-terminated in place)
+ * inside a transaction the caller opened (eng_begin) and ends: a group of
+ * requests commits together.  0, or -1 on a store error (err; the caller
+ * rolls back). */
+int ingest_text(Engine *engine, char *text, size_t len, IngestLineFn fn, void *ctx, IngestReport *report, char *err,
+                size_t errlen);
+
 #endif
