@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -35,6 +36,15 @@
 
 #define HTTP_MAX_ENGINES 64     /* organisations whose engine is kept; more: all are dropped */
 #define HTTP_MAX_PATH 512
+#define AUTH_CACHE 64           /* tokens whose lookup is kept */
+#define AUTH_CACHE_MS 1000      /* for this long: a revoked token stops working within a second */
+
+/* A token looked up lately: by its hash, never the token. */
+typedef struct AuthEntry {
+    unsigned char hash[32];
+    TokIdentity who;
+    double at;                  /* monotonic seconds; 0: empty */
+} AuthEntry;
 
 typedef struct KeptEngine {
     int64_t org;
@@ -50,6 +60,8 @@ struct Server {
     int nengines;
     Metrics *metrics;
     Store *auth_store;          /* the polling thread's own connection, for tokens: never waits on `lock` */
+    AuthEntry auth_cache[AUTH_CACHE];   /* the polling thread's only */
+    unsigned auth_next;
     atomic_int in_flight;       /* requests begun and not done */
     /* event requests waiting for the committer */
     pthread_mutex_t queue_lock;
@@ -83,6 +95,13 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static double monotonic(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -376,6 +395,29 @@ static enum MHD_Result check_query_name(void *cls, enum MHD_ValueKind kind, cons
 
 /* ============================================================ requests */
 
+/* tok_check with the lookups of the last second kept: 1, 0 or -1. */
+static int authenticate(Server *s, const char *token, TokIdentity *who)
+{
+    unsigned char hash[32];
+    if (tok_hash(token, hash) != 0) return 0;
+    double now = monotonic();
+    for (int i = 0; i < AUTH_CACHE; i++) {
+        AuthEntry *a = &s->auth_cache[i];
+        if (a->at > 0 && now - a->at < AUTH_CACHE_MS / 1000.0 && CRYPTO_memcmp(a->hash, hash, sizeof hash) == 0) {
+            *who = a->who;
+            return 1;
+        }
+    }
+    int found = tok_lookup(s->auth_store, hash, store_wall_clock(), who);
+    if (found == 1) {
+        AuthEntry *a = &s->auth_cache[s->auth_next++ % AUTH_CACHE];
+        memcpy(a->hash, hash, sizeof hash);
+        a->who = *who;
+        a->at = now;
+    }
+    return found;
+}
+
 /* A refusal queued before the body: noted for the metrics; returns rc. */
 static enum MHD_Result refused(Request *rq, const ApiReq *a, enum MHD_Result rc)
 {
@@ -426,7 +468,7 @@ static enum MHD_Result admit(Server *s, struct MHD_Connection *c, Request *rq, c
         if (h && strncasecmp(h, "Bearer ", 7) == 0) {
             const char *token = h + 7;
             while (*token == ' ') token++;
-            found = tok_check(s->auth_store, token, store_wall_clock(), &rq->who);
+            found = authenticate(s, token, &rq->who);
         }
         if (found < 0) rc = api_store_error(&a, store_errmsg(s->auth_store));
         else if (!found)

@@ -72,21 +72,23 @@ int64_t tok_create(Store *store, int64_t org, TokRole role, char out[TOK_TEXT_LE
     return id;
 }
 
-int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who)
+int tok_hash(const char *token, unsigned char hash[32])
 {
     size_t len = strlen(token);
-    unsigned char hash[32];
-    if (len != TOK_TEXT_LEN || strncmp(token, TOK_PREFIX, strlen(TOK_PREFIX)) != 0) return 0;
-    if (sha256(token, len, hash) != 0) return -1;
+    if (len != TOK_TEXT_LEN || strncmp(token, TOK_PREFIX, strlen(TOK_PREFIX)) != 0) return -1;
+    return sha256(token, len, hash);
+}
+
+int tok_lookup(Store *store, const unsigned char hash[32], int64_t now, TokIdentity *who)
+{
     sqlite3_stmt *st = store_stmt(store,
         "SELECT org, role, hash, id FROM api_tokens WHERE hash = ?1 AND revoked IS NULL"
         " AND (expires IS NULL OR expires > ?2)");
     if (!st) return -1;
-    sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, now);
     int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 2) == (int)sizeof hash &&
-        CRYPTO_memcmp(sqlite3_column_blob(st, 2), hash, sizeof hash) == 0) {
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 2) == 32 && CRYPTO_memcmp(sqlite3_column_blob(st, 2), hash, 32) == 0) {
         int r = tok_role((const char *)sqlite3_column_text(st, 1));
         if (r >= 0) {
             who->org = sqlite3_column_int64(st, 0);
@@ -99,6 +101,12 @@ int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who)
     }
     sqlite3_reset(st);
     return found;
+}
+
+int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who)
+{
+    unsigned char hash[32];
+    return tok_hash(token, hash) != 0 ? 0 : tok_lookup(store, hash, now, who);
 }
 
 void tok_actor(int64_t id, char out[32])

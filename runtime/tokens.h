@@ -40,6 +40,12 @@ typedef struct TokIdentity {
  * expired at `now`), 0 when it is not, -1 on a store error. */
 int tok_check(Store *store, const char *token, int64_t now, TokIdentity *who);
 
+/* The two halves of tok_check, for a caller that keeps what it looked up
+ * (by hash, never the token): the SHA-256 of a well-formed token (-1 when
+ * it is not one), and the lookup of a hash. */
+int tok_hash(const char *token, unsigned char hash[32]);
+int tok_lookup(Store *store, const unsigned char hash[32], int64_t now, TokIdentity *who);
+
 /* The actor name of token `id` in audit rows and versions: "token ID". */
 void tok_actor(int64_t id, char out[32]);
 
