@@ -55,7 +55,8 @@ typedef struct Request Request;
 
 struct Server {
     Store *store;
-    pthread_mutex_t lock;       /* store, engines, metrics */
+    pthread_mutex_t lock;       /* store, engines */
+    pthread_mutex_t metrics_lock;   /* metrics (taken after `lock` when both are) */
     KeptEngine engines[HTTP_MAX_ENGINES];
     int nengines;
     Metrics *metrics;
@@ -299,7 +300,9 @@ static void count_runs(Server *s, int64_t org, const EngStats *before, const Eng
     /* each run started or resumed ends ok, failed or parked (waiting) */
     uint64_t ran = after->runs - before->runs + after->resumed - before->resumed;
     uint64_t failed = after->failed - before->failed, waiting = after->waiting - before->waiting;
+    pthread_mutex_lock(&s->metrics_lock);
     metrics_runs(s->metrics, org, ran - failed - waiting, failed, waiting);
+    pthread_mutex_unlock(&s->metrics_lock);
 }
 
 /* ============================================================ routes */
@@ -314,7 +317,9 @@ static enum MHD_Result get_health(ApiReq *rq)
 static enum MHD_Result get_metrics(ApiReq *rq)
 {
     size_t len;
+    pthread_mutex_lock(&rq->server->metrics_lock);
     char *text = metrics_render(rq->server->metrics, rq->store, rq->who.org, &len);
+    pthread_mutex_unlock(&rq->server->metrics_lock);
     if (!text) return api_store_error(rq, store_errmsg(rq->store));
     return api_text(rq, MHD_HTTP_OK, "text/plain; version=0.0.4", text, len);
 }
@@ -591,9 +596,9 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
     Request *rq = *state;
     if (!rq) return;
     if (rq->answered) {
-        pthread_mutex_lock(&s->lock);
+        pthread_mutex_lock(&s->metrics_lock);
         metrics_request(s->metrics, rq->route, rq->status, seconds_since(&rq->start));
-        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->metrics_lock);
     }
     if (rq->events_owned) free(rq->events);
     cJSON_Delete(rq->reply);
@@ -618,7 +623,11 @@ static void commit_org(Server *s, Request *list, int64_t org)
             if (rq->who.org != org || rq->committed) continue;
             IngestReport rep;
             ok = api_events_ingest(e, rq->events, rq->events_len, &rq->reply, &rep, err, sizeof err) == 0;
-            if (ok) metrics_events(s->metrics, org, &rep);
+            if (ok) {
+                pthread_mutex_lock(&s->metrics_lock);
+                metrics_events(s->metrics, org, &rep);
+                pthread_mutex_unlock(&s->metrics_lock);
+            }
         }
         if (ok) ok = eng_commit(e, err, sizeof err) == 0;
         else eng_rollback(e);
@@ -794,6 +803,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         return -1;
     }
     pthread_mutex_init(&server.lock, NULL);
+    pthread_mutex_init(&server.metrics_lock, NULL);
     pthread_mutex_init(&server.queue_lock, NULL);
     pthread_cond_init(&server.queue_ready, NULL);
     atomic_init(&server.in_flight, 0);
@@ -875,6 +885,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     store_close(server.auth_store);
     metrics_free(server.metrics);
     pthread_mutex_destroy(&server.lock);
+    pthread_mutex_destroy(&server.metrics_lock);
     pthread_mutex_destroy(&server.queue_lock);
     pthread_cond_destroy(&server.queue_ready);
     printf("stopped%s\n", left ? " (requests still open were cut off)" : "");
