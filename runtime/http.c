@@ -90,12 +90,19 @@ struct Request {
     Request *next;
 };
 
+/* Set by SIGTERM/SIGINT, read by every thread: accessed atomically (a
+ * lock-free int, safe in a signal handler). */
 static volatile sig_atomic_t stop_requested;
+
+static bool stopping(void)
+{
+    return __atomic_load_n(&stop_requested, __ATOMIC_RELAXED) != 0;
+}
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
 }
 
 static double monotonic(void)
@@ -547,7 +554,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         clock_gettime(CLOCK_MONOTONIC, &rq->start);
         *state = rq;
         atomic_fetch_add(&s->in_flight, 1);
-        if (stop_requested) {   /* a new request on a kept-alive connection after SIGTERM */
+        if (stopping()) {   /* a new request on a kept-alive connection after SIGTERM */
             ApiReq a = { .conn = c, .server = s };
             return refused(rq, &a, api_error(&a, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "the server is stopping"));
         }
@@ -772,7 +779,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa, socklen
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested) {}
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stopping()) {}
 }
 
 static void stop_committer(Server *s, pthread_t committer)
@@ -856,7 +863,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         }
     }
     unsigned tick_ms = o->tick_ms ? o->tick_ms : 1000, waited = 0;
-    while (!stop_requested) {
+    while (!stopping()) {
         sleep_ms(50);
         if (workers && (waited += 50) >= tick_ms) {
             waited = 0;
