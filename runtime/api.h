@@ -70,6 +70,13 @@ cJSON *api_body_object(ApiReq *rq, const char *const *fields, enum MHD_Result *s
  * bytes, not "." or "..". */
 bool api_name_ok(const char *name);
 
+/* ------------------------------------------------------------ rows to JSON */
+
+/* A text column, "" for NULL. */
+const char *api_column_text(sqlite3_stmt *st, int i);
+/* A time column as an RFC 3339 string member; nothing for NULL. */
+void api_add_time(cJSON *o, const char *name, sqlite3_stmt *st, int i);
+
 /* ------------------------------------------------------------ the server's state */
 
 /* Drops every kept engine: flows, inputs or SIMs changed through this

@@ -10,33 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stdlib/format.h"
 #include "../stdlib/validate.h"
 #include "api.h"
 #include "metrics.h"
 #include "sims.h"
 
-static const char *column_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) return;
-    FmtBuf b;
-    fmt_init(&b);
-    fmt_time(&b, sqlite3_column_int64(st, i));
-    cJSON_AddStringToObject(o, name, b.data);
-    fmt_free(&b);
-}
-
 /* A JSON text column as JSON (a string when it is not JSON). */
 static cJSON *column_json(sqlite3_stmt *st, int i)
 {
-    cJSON *j = cJSON_Parse(column_text(st, i));
-    return j ? j : cJSON_CreateString(column_text(st, i));
+    cJSON *j = cJSON_Parse(api_column_text(st, i));
+    return j ? j : cJSON_CreateString(api_column_text(st, i));
 }
 
 /* "line N: why" lines (as sims.c and ingest.c report them) as an array of
@@ -159,7 +142,7 @@ enum MHD_Result api_get_sims(ApiReq *rq)
     char last[32] = "";
     int n = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        snprintf(last, sizeof last, "%s", column_text(st, 0));
+        snprintf(last, sizeof last, "%s", api_column_text(st, 0));
         cJSON_AddItemToArray(sims, column_json(st, 1));
         n++;
     }
@@ -279,18 +262,18 @@ static cJSON *run_json(sqlite3_stmt *st)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-    cJSON_AddStringToObject(o, "flow", column_text(st, 1));
+    cJSON_AddStringToObject(o, "flow", api_column_text(st, 1));
     cJSON_AddNumberToObject(o, "version", sqlite3_column_int(st, 2));
-    cJSON_AddStringToObject(o, "iccid", column_text(st, 3));
-    cJSON_AddStringToObject(o, "status", column_text(st, 4));
-    add_time(o, "started", st, 5);
-    add_time(o, "finished", st, 6);
+    cJSON_AddStringToObject(o, "iccid", api_column_text(st, 3));
+    cJSON_AddStringToObject(o, "status", api_column_text(st, 4));
+    api_add_time(o, "started", st, 5);
+    api_add_time(o, "finished", st, 6);
     cJSON *ev = cJSON_AddObjectToObject(o, "event");
-    cJSON_AddStringToObject(ev, "type", column_text(st, 7));
-    cJSON_AddStringToObject(ev, "id", column_text(st, 8));
+    cJSON_AddStringToObject(ev, "type", api_column_text(st, 7));
+    cJSON_AddStringToObject(ev, "id", api_column_text(st, 8));
     if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
         cJSON *e = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(e, "message", column_text(st, 9));
+        cJSON_AddStringToObject(e, "message", api_column_text(st, 9));
         cJSON_AddNumberToObject(e, "line", sqlite3_column_int(st, 10));
     }
     cJSON_AddNumberToObject(o, "wall_us", (double)sqlite3_column_int64(st, 11));
@@ -347,10 +330,10 @@ static int add_action_outcome(Store *store, cJSON *a, int64_t action)
     cJSON *results = cJSON_AddArrayToObject(a, "results");
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "recipient", column_text(st, 0));
-        cJSON_AddStringToObject(r, "status", column_text(st, 1));
-        if (*column_text(st, 2)) cJSON_AddStringToObject(r, "detail", column_text(st, 2));
-        add_time(r, "time", st, 3);
+        cJSON_AddStringToObject(r, "recipient", api_column_text(st, 0));
+        cJSON_AddStringToObject(r, "status", api_column_text(st, 1));
+        if (*api_column_text(st, 2)) cJSON_AddStringToObject(r, "detail", api_column_text(st, 2));
+        api_add_time(r, "time", st, 3);
         cJSON_AddItemToArray(results, r);
     }
     sqlite3_reset(st);
@@ -362,12 +345,12 @@ static int add_action_outcome(Store *store, cJSON *a, int64_t action)
     if (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *d = cJSON_AddObjectToObject(a, "delivery");
         outbox = sqlite3_column_int64(st, 0);
-        cJSON_AddStringToObject(d, "state", column_text(st, 1));
+        cJSON_AddStringToObject(d, "state", api_column_text(st, 1));
         cJSON_AddNumberToObject(d, "attempts", sqlite3_column_int(st, 2));
-        if (*column_text(st, 3)) cJSON_AddStringToObject(d, "last_error", column_text(st, 3));
-        if (strcmp(column_text(st, 1), "pending") == 0) add_time(d, "next_attempt", st, 4);
-        add_time(d, "finished", st, 5);
-        if (*column_text(st, 6)) cJSON_AddStringToObject(d, "delivery_id", column_text(st, 6));
+        if (*api_column_text(st, 3)) cJSON_AddStringToObject(d, "last_error", api_column_text(st, 3));
+        if (strcmp(api_column_text(st, 1), "pending") == 0) api_add_time(d, "next_attempt", st, 4);
+        api_add_time(d, "finished", st, 5);
+        if (*api_column_text(st, 6)) cJSON_AddStringToObject(d, "delivery_id", api_column_text(st, 6));
     }
     sqlite3_reset(st);
     if (!outbox) return 0;
@@ -379,10 +362,10 @@ static int add_action_outcome(Store *store, cJSON *a, int64_t action)
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "number", sqlite3_column_int(st, 0));
-        add_time(t, "time", st, 1);
+        api_add_time(t, "time", st, 1);
         cJSON_AddNumberToObject(t, "duration_ms", sqlite3_column_int(st, 2));
         cJSON_AddNumberToObject(t, "status", sqlite3_column_int(st, 3));
-        if (*column_text(st, 4)) cJSON_AddStringToObject(t, "error", column_text(st, 4));
+        if (*api_column_text(st, 4)) cJSON_AddStringToObject(t, "error", api_column_text(st, 4));
         cJSON_AddItemToArray(list, t);
     }
     sqlite3_reset(st);
@@ -421,10 +404,10 @@ enum MHD_Result api_get_run(ApiReq *rq)
     while (sqlite3_step(st) == SQLITE_ROW && n < 1024) {
         cJSON *a = cJSON_CreateObject();
         ids[n++] = sqlite3_column_int64(st, 0);
-        cJSON_AddStringToObject(a, "kind", column_text(st, 1));
+        cJSON_AddStringToObject(a, "kind", api_column_text(st, 1));
         cJSON_AddNumberToObject(a, "line", sqlite3_column_int(st, 2));
         cJSON_AddItemToObject(a, "body", column_json(st, 3));
-        add_time(a, "time", st, 4);
+        api_add_time(a, "time", st, 4);
         cJSON_AddItemToArray(actions, a);
     }
     sqlite3_reset(st);
@@ -452,10 +435,10 @@ enum MHD_Result api_get_audit(ApiReq *rq)
     cJSON *o = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(o, "audit");
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *a = cJSON_CreateObject();
-        add_time(a, "time", st, 0);
-        cJSON_AddStringToObject(a, "actor", column_text(st, 1));
-        cJSON_AddStringToObject(a, "action", column_text(st, 2));
-        cJSON_AddStringToObject(a, "detail", column_text(st, 3));
+        api_add_time(a, "time", st, 0);
+        cJSON_AddStringToObject(a, "actor", api_column_text(st, 1));
+        cJSON_AddStringToObject(a, "action", api_column_text(st, 2));
+        cJSON_AddStringToObject(a, "detail", api_column_text(st, 3));
         cJSON_AddItemToArray(list, a);
     }
     sqlite3_reset(st);

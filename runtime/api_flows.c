@@ -16,22 +16,6 @@
 #include "bundle.h"
 #include "deploy.h"
 
-static const char *column_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-static void add_time(cJSON *o, const char *name, sqlite3_stmt *st, int i)
-{
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) return;
-    FmtBuf b;
-    fmt_init(&b);
-    fmt_time(&b, sqlite3_column_int64(st, i));
-    cJSON_AddStringToObject(o, name, b.data);
-    fmt_free(&b);
-}
-
 /* The lines a library call printed, as a JSON array of strings. */
 static cJSON *lines_json(const char *text)
 {
@@ -69,9 +53,9 @@ static cJSON *flow_json(sqlite3_stmt *st)
     bool has_active = sqlite3_column_type(st, 5) != SQLITE_NULL, has_draft = sqlite3_column_type(st, 6) != SQLITE_NULL;
     bool deleted = sqlite3_column_int(st, 4) != 0;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", column_text(st, 0));
-    cJSON_AddStringToObject(o, "kind", column_text(st, 1));
-    cJSON_AddStringToObject(o, "project", column_text(st, 2));
+    cJSON_AddStringToObject(o, "name", api_column_text(st, 0));
+    cJSON_AddStringToObject(o, "kind", api_column_text(st, 1));
+    cJSON_AddStringToObject(o, "project", api_column_text(st, 2));
     cJSON_AddStringToObject(o, "state", deleted ? "deleted" : has_active && has_draft ? "drafting"
                                                             : has_active              ? "active"
                                                                                       : "draft");
@@ -140,19 +124,19 @@ static cJSON *version_json(sqlite3_stmt *st)
 {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddNumberToObject(v, "number", sqlite3_column_int(st, 0));
-    cJSON_AddStringToObject(v, "state", column_text(st, 1));
-    add_time(v, "created", st, 2);
-    if (sqlite3_column_type(st, 3) != SQLITE_NULL) cJSON_AddStringToObject(v, "author", column_text(st, 3));
-    add_time(v, "activated", st, 4);
-    if (sqlite3_column_type(st, 5) != SQLITE_NULL) cJSON_AddStringToObject(v, "approver", column_text(st, 5));
-    cJSON_AddStringToObject(v, "sha256", column_text(st, 6));
-    cJSON_AddStringToObject(v, "compiler", column_text(st, 7));
-    cJSON_AddStringToObject(v, "source_sha256", column_text(st, 8));
+    cJSON_AddStringToObject(v, "state", api_column_text(st, 1));
+    api_add_time(v, "created", st, 2);
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL) cJSON_AddStringToObject(v, "author", api_column_text(st, 3));
+    api_add_time(v, "activated", st, 4);
+    if (sqlite3_column_type(st, 5) != SQLITE_NULL) cJSON_AddStringToObject(v, "approver", api_column_text(st, 5));
+    cJSON_AddStringToObject(v, "sha256", api_column_text(st, 6));
+    cJSON_AddStringToObject(v, "compiler", api_column_text(st, 7));
+    cJSON_AddStringToObject(v, "source_sha256", api_column_text(st, 8));
     if (sqlite3_column_type(st, 9) != SQLITE_NULL) cJSON_AddNumberToObject(v, "rollback_of", sqlite3_column_int(st, 9));
-    add_time(v, "archived", st, 10);
-    add_time(v, "window_from", st, 11);
-    add_time(v, "window_until", st, 12);
-    cJSON *inputs = cJSON_Parse(column_text(st, 13)), *subs = cJSON_Parse(column_text(st, 14));
+    api_add_time(v, "archived", st, 10);
+    api_add_time(v, "window_from", st, 11);
+    api_add_time(v, "window_until", st, 12);
+    cJSON *inputs = cJSON_Parse(api_column_text(st, 13)), *subs = cJSON_Parse(api_column_text(st, 14));
     cJSON_AddItemToObject(v, "inputs", inputs ? inputs : cJSON_CreateObject());
     cJSON_AddItemToObject(v, "subs", subs ? subs : cJSON_CreateArray());
     return v;

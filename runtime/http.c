@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../stdlib/format.h"
 #include "api.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -270,6 +271,22 @@ bool api_name_ok(const char *name)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
             return false;
     return true;
+}
+
+const char *api_column_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+void api_add_time(cJSON *o, const char *name, sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) return;
+    FmtBuf b;
+    fmt_init(&b);
+    fmt_time(&b, sqlite3_column_int64(st, i));
+    cJSON_AddStringToObject(o, name, b.data);
+    fmt_free(&b);
 }
 
 /* ============================================================ engines, metrics */
