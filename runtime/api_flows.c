@@ -219,8 +219,7 @@ enum MHD_Result api_disable_flow(ApiReq *rq) { return set_state(rq, DEPLOY_DISAB
 enum MHD_Result api_delete_flow(ApiReq *rq) { return set_state(rq, DEPLOY_DELETE); }
 enum MHD_Result api_restore_flow(ApiReq *rq) { return set_state(rq, DEPLOY_RESTORE); }
 
-/* Runs a lifecycle call whose lines go to a memstream: its rc, and the
- * lines (malloc'd) in *messages. */
+/* What a lifecycle call prints to its FILE, kept for the reply's "messages". */
 typedef struct Captured {
     char *text;
     size_t len;
