@@ -218,6 +218,14 @@ static uint32_t module_of(const VmProgram *p, const Artifact *art)
     Q(SIM_EVENT, SIM, EVENT, "two loads")                                            \
     Q(SIM_SIM, SIM, SIM, "two loads")
 
+/* Triples: T(NAME, FIRST, SECOND, THIRD, "what it does").  KOF_*: a whole
+ * percent constant of a SIM or event field ("80% of sim.quota"), made only
+ * when the LOADK's constant is a whole percent of at most 1e9 in magnitude
+ * and the OF reads the two registers the loads write. */
+#define VM_QUICK_TRIPLES(T)                                                          \
+    T(KOF_SIM, LOADK, SIM, OF, "LOADK of a whole percent; SIM; OF of the two")       \
+    T(KOF_EVENT, LOADK, EVENT, OF, "LOADK of a whole percent; EVENT; OF of the two")
+
 /* Single instructions with a faster form: S(NAME, ORIGINAL, "what it does"). */
 #define VM_QUICK_SINGLES(S) \
     S(RETV, RET, "RET with B = 1: return R[A]")
@@ -227,6 +235,9 @@ typedef enum {
 #define Q_ENUM(name, first, second, doc) QOP_##name,
     VM_QUICK_OPCODES(Q_ENUM)
 #undef Q_ENUM
+#define T_ENUM(name, first, second, third, doc) QOP_##name,
+    VM_QUICK_TRIPLES(T_ENUM)
+#undef T_ENUM
 #define S_ENUM(name, original, doc) QOP_##name,
     VM_QUICK_SINGLES(S_ENUM)
 #undef S_ENUM
@@ -244,6 +255,9 @@ static const uint8_t quick_first[QOP_END] = {
 #define Q_FIRST(name, first, second, doc) [QOP_##name] = OP_##first,
     VM_QUICK_OPCODES(Q_FIRST)
 #undef Q_FIRST
+#define T_FIRST(name, first, second, third, doc) [QOP_##name] = OP_##first,
+    VM_QUICK_TRIPLES(T_FIRST)
+#undef T_FIRST
 #define S_FIRST(name, original, doc) [QOP_##name] = OP_##original,
     VM_QUICK_SINGLES(S_FIRST)
 #undef S_FIRST
@@ -260,6 +274,22 @@ static uint32_t quick_pair(uint32_t first, uint32_t second)
     if (a == OP_##first_ && b == OP_##second_) return QOP_##name;
     VM_QUICK_OPCODES(Q_MATCH)
 #undef Q_MATCH
+    return 0;
+}
+
+/* The superinstruction for three original instructions, or 0; k: the
+ * function's constants (verified: LOADK's Bx is one of them). */
+static uint32_t quick_triple(uint32_t first, uint32_t second, uint32_t third, const Value *k)
+{
+    if (INS_OP(first) != OP_LOADK || INS_OP(third) != OP_OF) return 0;
+    uint32_t p = INS_A(first), x = INS_A(second);
+    if (p == x || INS_B(third) != p || INS_C(third) != x) return 0;
+    const Value *pct = &k[INS_BX(first)];
+    if (pct->tag != VAL_PERCENT || !(pct->as.f >= -1e9 && pct->as.f <= 1e9) ||
+        (double)(int64_t)pct->as.f != pct->as.f)
+        return 0;
+    if (INS_OP(second) == OP_SIM) return QOP_KOF_SIM;
+    if (INS_OP(second) == OP_EVENT) return QOP_KOF_EVENT;
     return 0;
 }
 
@@ -403,11 +433,17 @@ static int prepare_function(VmFunc *fn)
     if (!block) return -1;
     uint32_t *code = (uint32_t *)block;
     uint8_t *regs = block + fn->ncode * sizeof(uint32_t);
-    for (uint32_t pc = 0; pc < fn->ncode; pc++) {
+    /* from the end, so that a pair is not made of an instruction whose
+     * successor starts a triple (the triple saves more) */
+    bool next_triple = false;
+    for (uint32_t pc = fn->ncode; pc-- > 0;) {
         uint32_t ins = fn->original[pc];
-        uint32_t quick = pc + 1 < fn->ncode ? quick_pair(ins, fn->original[pc + 1]) : 0;
+        uint32_t quick = pc + 2 < fn->ncode ? quick_triple(ins, fn->original[pc + 1], fn->original[pc + 2], fn->k) : 0;
+        bool triple = quick != 0;
+        if (!quick && !next_triple && pc + 1 < fn->ncode) quick = quick_pair(ins, fn->original[pc + 1]);
         if (!quick) quick = quick_single(ins);
         code[pc] = quick ? (ins & ~0xffu) | quick : ins;
+        next_triple = triple;
     }
     uint32_t nclear = 0;
     for (uint32_t r = fn->nparams; r < fn->nregs; r++)
@@ -950,11 +986,14 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
 #ifdef VM_COMPUTED_GOTO
 #define OP_LABEL(name, fmt, a, b, c, doc) &&L_##name,
 #define Q_LABEL(name, first, second, doc) &&L_Q_##name,
+#define T_LABEL(name, first, second, third, doc) &&L_Q_##name,
 #define S_LABEL(name, original, doc) &&L_Q_##name,
     static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) VM_QUICK_OPCODES(Q_LABEL)
-                                             VM_QUICK_SINGLES(S_LABEL) [QOP_END ... 255] = &&L_bad };
+                                             VM_QUICK_TRIPLES(T_LABEL) VM_QUICK_SINGLES(S_LABEL)
+                                             [QOP_END ... 255] = &&L_bad };
 #undef OP_LABEL
 #undef Q_LABEL
+#undef T_LABEL
 #undef S_LABEL
 #define CASE(name) L_##name:
 #define QCASE(name) L_Q_##name:
@@ -1417,6 +1456,35 @@ redispatch:
 #undef LOAD_LOADK
 #undef LOAD_EVENT
 #undef LOAD_SIM
+
+    /* K% of a field: the LOADK's constant is a whole percent within 1e9
+     * (quick_triple checked it), so the product is exact in int64 unless it
+     * overflows, which the original OF decides */
+#define LOAD_FIELD_SIM(i) (env->sim ? &env->sim[INS_B(i)] : NULL)
+#define LOAD_FIELD_EVENT(i) (INS_B(i) < env->nevent ? &env->event[INS_B(i)] : NULL)
+#define KOF(name, second)                                                                      \
+    QCASE(name) {                                                                              \
+        uint32_t load = pc[0], of = pc[1];                                                     \
+        const Value *x = LOAD_FIELD_##second(load);                                            \
+        int64_t product, rounded;                                                              \
+        if (UNLIKELY(!x || budget < 2)) DEOPT();                                               \
+        uint32_t tag = x->tag;                                                                 \
+        if (UNLIKELY((tag != VAL_INT && tag != VAL_BYTES && tag != VAL_DURATION) ||            \
+                     mul_overflows(x->as.i, (int64_t)K[INS_BX(ins)].as.f, &product) ||          \
+                     add_overflows(product, product < 0 ? -50 : 50, &rounded)))               \
+            DEOPT();                                                                           \
+        budget -= 2;                                                                           \
+        pc += 2;                                                                               \
+        RA = K[INS_BX(ins)];                                                                   \
+        R[INS_A(load)] = *x;                                                                   \
+        R[INS_A(of)] = val_integral(tag, rounded / 100);                                       \
+        NEXT();                                                                                \
+    }
+    KOF(KOF_SIM, SIM)
+    KOF(KOF_EVENT, EVENT)
+#undef KOF
+#undef LOAD_FIELD_SIM
+#undef LOAD_FIELD_EVENT
 
 #ifdef VM_COMPUTED_GOTO
 L_bad:

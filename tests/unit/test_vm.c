@@ -766,6 +766,71 @@ static void test_quickened(void)
     b_free(b);
 }
 
+/* LOADK R0 pct; SIM or EVENT R1 field; OF R2 R0 R1; RET R2: the triple
+ * KOF_SIM / KOF_EVENT when pct is a whole percent.  The field's value is
+ * put in place for the call; `limits` may be NULL. */
+static const char *percent_of_field(Value pct, Opcode load, int field, Value x, const VmLimits *limits,
+                                    VmError *e)
+{
+    Value *slot = load == OP_SIM ? &sim_values[field] : &event_values[field];
+    Value saved = *slot;
+    *slot = x;
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, pct));
+    b_emit(b, INS_ABC(load, 1, field, 0));
+    ABC(OF, 2, 0, 1);                  /* line 102 */
+    ABC(RET, 2, 1, 0);
+    const char *r = run_with(b, limits, e);
+    b_free(b);
+    *slot = saved;
+    return r;
+}
+
+static void test_quickened_percent_of(void)
+{
+    VmError e;
+    /* the fast path, rounding half away from zero, and each integral kind */
+    CHECK_STR(percent_of_field(PC(80), OP_SIM, SIM_QUOTA, BY(1000000000), NULL, NULL), "bytes:800 MB");
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, BY(3), NULL, NULL), "bytes:2 B");
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, BY(-3), NULL, NULL), "bytes:-2 B");
+    CHECK_STR(percent_of_field(PC(-10), OP_EVENT, EVF_PAYLOAD + 0, I(15), NULL, NULL), "int:-2");
+    CHECK_STR(percent_of_field(PC(200), OP_EVENT, EVF_PAYLOAD + 0, DU(90), NULL, NULL), "duration:3m");
+    /* not whole: no triple, the same answer */
+    CHECK_STR(percent_of_field(PC(12.5), OP_SIM, SIM_QUOTA, BY(1000), NULL, NULL), "bytes:125 B");
+    /* deopts: a float, a product beyond int64 (the exact slow path), a wrong kind */
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, FL(3), NULL, NULL), "float:1.5");
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, I(INT64_MAX), NULL, NULL),
+              "int:4611686018427387904");
+    CHECK_STR(percent_of_field(PC(1000000000), OP_SIM, SIM_QUOTA, BY(INT64_MAX), NULL, &e),
+              "error:overflow:overflow in of");
+    CHECK(e.line == 102);
+    CHECK_STR(percent_of_field(PC(50), OP_EVENT, EVF_TIME, TM(10), NULL, &e), "error:type:of of percent and time");
+    CHECK(e.line == 102);
+    /* the loads' own errors, on their own line */
+    const Value *saved_sim = env.sim;
+    env.sim = NULL;
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, BY(10), NULL, &e), "error:type:no SIM for this event");
+    CHECK(e.line == 101);
+    env.sim = saved_sim;
+    env.nevent = 4;
+    CHECK_STR(percent_of_field(PC(50), OP_EVENT, EVF_PAYLOAD + 2, PC(10), NULL, &e),
+              "error:type:event field 4 is not given");
+    CHECK(e.line == 101);
+    env.nevent = 5;
+    /* the budget at the edge of the triple: one per original instruction */
+    for (uint64_t budget = 1; budget <= 4; budget++) {
+        VmLimits limits = { 0, budget, 0 };
+        const char *r = percent_of_field(PC(80), OP_SIM, SIM_QUOTA, BY(1000), &limits, &e);
+        if (budget == 4) {
+            CHECK_STR(r, "bytes:800 B");
+        } else {
+            CHECK(strncmp(r, "error:budget:", 13) == 0);
+            CHECK(e.line == 100 + budget);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- limits */
 
 static void test_budget(void)
@@ -1115,6 +1180,7 @@ int main(void)
     test_actions();
     test_error_location();
     test_quickened();
+    test_quickened_percent_of();
     test_budget();
     test_memory();
     test_depth();
