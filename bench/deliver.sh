@@ -67,7 +67,7 @@ FLOW
 printf '{"hook": "%s"}\n' "$url" > "$tmp/in.json"
 printf 'iccid,status,quota\n89441000300000000012,active,1000000000\n' > "$tmp/sims.csv"
 "$flowvm" --db "$db" sims import "$tmp/sims.csv" >/dev/null || exit 1
-"$flowvm" --db "$db" deploy "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-01-01T00:00:00Z >/dev/null || exit 1
+"$flowvm" --db "$db" deploy --auto-approve "$tmp"/art/*.art --inputs "$tmp/in.json" --at 2026-01-01T00:00:00Z >/dev/null || exit 1
 echo '{"id":"e1","type":"data.usage","iccid":"89441000300000000012","time":"2026-02-01T10:00:00Z","used":5000000}' |
     "$flowvm" --db "$db" ingest - >/dev/null 2>&1 || exit 1
 "$flowvm" --db "$db" webhooks allow loopback >/dev/null && "$flowvm" --db "$db" webhooks allow any-port >/dev/null
