@@ -49,8 +49,27 @@ typedef struct Job {
     DlvAttempt attempt;              /* a copy of the engine's, recipients included */
     DlvRecipient *recipients;
     int64_t attempt_time;
+    char result_detail[32];          /* "HTTP 204" */
     bool done;
 } Job;
+
+/* Statements that take a batch as a list of VALUES rows (bound parameters,
+ * no JSON to parse): one statement per batch, not per row.  A batch of n
+ * rows runs the statements of the powers of two that make n. */
+enum { VS_CLAIM, VS_ATTEMPTS, VS_OUTBOX, VS_RESULTS, VS_KINDS };
+#define VS_SIZES 9                 /* 1, 2, 4 ... 256 = OBX_BATCH rows */
+
+typedef struct Val {
+    enum { V_NULL, V_INT, V_TEXT } type;
+    int64_t i;
+    const char *s;                 /* lives until the statement has run */
+} Val;
+
+/* The rows of one kind waiting for their statement, ncols values each. */
+typedef struct Rows {
+    Val v[OBX_BATCH * 7];
+    int n;
+} Rows;
 
 typedef struct Worker {
     /* the last endpoint and policy looked up, valid within one claim */
@@ -68,6 +87,10 @@ typedef struct Worker {
     uint64_t seed;
     char *err;
     size_t errlen;
+    sqlite3_stmt *vstmt[VS_KINDS][VS_SIZES];
+    unsigned char random[16 * 64];  /* bytes for delivery ids, the last nrandom unused */
+    int nrandom;
+    Rows *rows;                    /* [VS_KINDS] */
 } Worker;
 
 static int64_t now_of(const ObxOptions *opt)
@@ -487,6 +510,93 @@ fail:
     return -1;
 }
 
+/* ============================================================ batched statements */
+
+static const struct {
+    const char *head, *tail;
+    int ncols;
+} vs_shape[VS_KINDS] = {
+    [VS_CLAIM] = { "UPDATE outbox SET next_attempt = v.column2, delivery_id = v.column3 FROM (VALUES ",
+                   ") AS v WHERE outbox.id = v.column1", 3 },
+    [VS_ATTEMPTS] = { "INSERT INTO delivery_attempts (outbox, number, time, duration_ms, status, error, response) VALUES ",
+                      "", 7 },
+    [VS_OUTBOX] = { "UPDATE outbox SET state = v.column2, attempts = v.column3, next_attempt = v.column4,"
+                    " last_error = v.column5, finished = v.column6 FROM (VALUES ",
+                    ") AS v WHERE outbox.id = v.column1", 6 },
+    [VS_RESULTS] = { "UPDATE action_results SET status = v.column3, detail = v.column4, time = v.column5 FROM (VALUES ",
+                     ") AS v WHERE action_results.action = v.column1 AND action_results.recipient = v.column2", 5 },
+};
+
+/* The statement of kind `kind` for 2^k rows, prepared once per run. */
+static sqlite3_stmt *values_stmt(Worker *w, int kind, int k)
+{
+    if (w->vstmt[kind][k]) return w->vstmt[kind][k];
+    int rows = 1 << k, ncols = vs_shape[kind].ncols;
+    size_t cap = strlen(vs_shape[kind].head) + strlen(vs_shape[kind].tail) + (size_t)rows * (size_t)ncols * 8 + 16;
+    char *sql = malloc(cap);
+    if (!sql) return NULL;
+    size_t len = (size_t)snprintf(sql, cap, "%s", vs_shape[kind].head);
+    for (int r = 0, n = 1; r < rows; r++) {
+        sql[len++] = r ? ',' : '(';
+        if (r) sql[len++] = '(';
+        for (int c = 0; c < ncols; c++, n++) len += (size_t)snprintf(sql + len, cap - len, c ? ",?%d" : "?%d", n);
+        sql[len++] = ')';
+    }
+    snprintf(sql + len, cap - len, "%s", vs_shape[kind].tail);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(w->store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) st = NULL;
+    free(sql);
+    return w->vstmt[kind][k] = st;
+}
+
+static Val *add_row(Worker *w, int kind)
+{
+    Rows *rows = &w->rows[kind];
+    return &rows->v[rows->n++ * vs_shape[kind].ncols];
+}
+
+static Val vint(int64_t i)
+{
+    return (Val){ .type = V_INT, .i = i };
+}
+
+static Val vtext(const char *s)
+{
+    return (Val){ .type = V_TEXT, .s = s };
+}
+
+/* Runs the rows of a kind waiting in w->rows, and empties them. */
+static int run_rows(Worker *w, int kind)
+{
+    Rows *rows = &w->rows[kind];
+    int ncols = vs_shape[kind].ncols, done = 0;
+    while (done < rows->n) {
+        int k = VS_SIZES - 1;
+        while ((1 << k) > rows->n - done) k--;
+        sqlite3_stmt *st = values_stmt(w, kind, k);
+        if (!st) {
+            snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
+            rows->n = 0;
+            return -1;
+        }
+        const Val *v = &rows->v[done * ncols];
+        for (int i = 0; i < (1 << k) * ncols; i++) {
+            if (v[i].type == V_INT) sqlite3_bind_int64(st, i + 1, v[i].i);
+            else if (v[i].type == V_TEXT) sqlite3_bind_text(st, i + 1, v[i].s, -1, SQLITE_STATIC);
+            else sqlite3_bind_null(st, i + 1);
+        }
+        int rc = store_step_done(w->store, st, w->err, w->errlen);
+        sqlite3_clear_bindings(st);   /* the texts are the jobs', freed after the batch */
+        if (rc != 0) {
+            rows->n = 0;
+            return -1;
+        }
+        done += 1 << k;
+    }
+    rows->n = 0;
+    return 0;
+}
+
 /* ============================================================ claiming */
 
 static const char claim_sql[] =
@@ -498,12 +608,23 @@ static const char claim_sql[] =
     " LEFT JOIN sim_usage u ON u.sim = s.id"
     " WHERE o.state = 'pending' AND o.next_attempt <= ?1 ORDER BY o.next_attempt, o.id LIMIT ?2";
 
-static void new_delivery_id(char out[40])
+/* A new delivery id, "msg_" and 32 hex digits, from a pool of random bytes
+ * drawn a claim's worth at a time. */
+static void new_delivery_id(Worker *w, char out[40])
 {
-    unsigned char bytes[16];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) memset(bytes, 0, sizeof bytes);
-    strcpy(out, "msg_");
-    for (int i = 0; i < 16; i++) sprintf(out + 4 + 2 * i, "%02x", bytes[i]);
+    static const char hex[] = "0123456789abcdef";
+    if (w->nrandom < 16) {
+        if (RAND_bytes(w->random, sizeof w->random) != 1) memset(w->random, 0, sizeof w->random);
+        w->nrandom = sizeof w->random;
+    }
+    const unsigned char *bytes = w->random + sizeof w->random - w->nrandom;
+    w->nrandom -= 16;
+    memcpy(out, "msg_", 4);
+    for (int i = 0; i < 16; i++) {
+        out[4 + 2 * i] = hex[bytes[i] >> 4];
+        out[5 + 2 * i] = hex[bytes[i] & 15];
+    }
+    out[36] = '\0';
 }
 
 /* Claims up to `room` due rows into w->jobs.  Returns how many, or -1. */
@@ -529,7 +650,7 @@ static int claim(Worker *w, int room, int64_t now)
         job->attempts = sqlite3_column_int(st, 4);
         job->org = sqlite3_column_int64(st, 6);
         job->attempt_time = now;
-        if (sqlite3_column_type(st, 5) == SQLITE_NULL) new_delivery_id(job->delivery_id);
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL) new_delivery_id(w, job->delivery_id);
         else snprintf(job->delivery_id, sizeof job->delivery_id, "%s", (const char *)sqlite3_column_text(st, 5));
         if (claimed == 1 || job->org != w->cached_org) obx_policy(w->store, job->org, &w->cached_policy);
         job->policy = w->cached_policy;
@@ -540,13 +661,12 @@ static int claim(Worker *w, int room, int64_t now)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) goto fail;
     for (int i = w->njobs - claimed; i < w->njobs; i++) {
-        sqlite3_stmt *up = store_stmt(w->store, "UPDATE outbox SET next_attempt = ?2, delivery_id = ?3 WHERE id = ?1");
-        if (!up) goto fail;
-        sqlite3_bind_int64(up, 1, w->jobs[i]->outbox);
-        sqlite3_bind_int64(up, 2, lease);
-        sqlite3_bind_text(up, 3, w->jobs[i]->delivery_id, -1, SQLITE_TRANSIENT);
-        if (store_step_done(w->store, up, w->err, w->errlen) != 0) goto fail;
+        Val *v = add_row(w, VS_CLAIM);
+        v[0] = vint(w->jobs[i]->outbox);
+        v[1] = vint(lease);
+        v[2] = vtext(w->jobs[i]->delivery_id);
     }
+    if (run_rows(w, VS_CLAIM) != 0) goto fail;
     if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
     return claimed;
 fail:
@@ -572,84 +692,46 @@ static void on_done(void *ctx, void *owner, const DlvAttempt *attempt)
     job->done = true;
 }
 
-static int insert_attempt(Worker *w, Job *job, int number)
+/* A row of delivery_attempts, an outbox row's new state and a webhook's
+ * result: written per batch, one statement each (a statement per row would
+ * also build the CHECK constraints' IN lists once per row). */
+static void row_attempt(Worker *w, Job *job, int number)
 {
-    sqlite3_stmt *st = store_stmt(w->store, "INSERT INTO delivery_attempts (outbox, number, time, duration_ms, status,"
-                                            " error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!st) return -1;
-    sqlite3_bind_int64(st, 1, job->outbox);
-    sqlite3_bind_int(st, 2, number);
-    sqlite3_bind_int64(st, 3, job->attempt_time);
-    sqlite3_bind_int64(st, 4, job->attempt.duration_ms);
-    sqlite3_bind_int64(st, 5, job->attempt.status);
-    sqlite3_bind_text(st, 6, job->attempt.error, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 7, job->attempt.snippet, -1, SQLITE_TRANSIENT);
-    return store_step_done(w->store, st, w->err, w->errlen);
+    Val *v = add_row(w, VS_ATTEMPTS);
+    v[0] = vint(job->outbox);
+    v[1] = vint(number);
+    v[2] = vint(job->attempt_time);
+    v[3] = vint(job->attempt.duration_ms);
+    v[4] = vint(job->attempt.status);
+    v[5] = vtext(job->attempt.error);
+    v[6] = vtext(job->attempt.snippet);
 }
 
-/* The outbox rows' new states and the webhooks' results are written by one
- * statement per batch each, from JSON arrays: a statement per row would
- * build the CHECK constraints' IN lists (ephemeral tables) once per row. */
-static void row_outbox(Buf *rows, Job *job, const char *state, int attempts, int64_t next, const char *error)
+static void row_outbox(Worker *w, Job *job, const char *state, int attempts, int64_t next, const char *error)
 {
-    puts_(rows, rows->len ? ",[" : "[[");
-    put_int(rows, job->outbox);
-    puts_(rows, ",");
-    put_string(rows, state);
-    puts_(rows, ",");
-    put_int(rows, attempts);
-    puts_(rows, ",");
-    put_int(rows, next);
-    puts_(rows, ",");
-    put_string(rows, error);
-    puts_(rows, ",");
-    if (strcmp(state, "pending") == 0) puts_(rows, "null");
-    else put_int(rows, job->attempt_time);
-    puts_(rows, "]");
+    Val *v = add_row(w, VS_OUTBOX);
+    v[0] = vint(job->outbox);
+    v[1] = vtext(state);
+    v[2] = vint(attempts);
+    v[3] = vint(next);
+    v[4] = vtext(error);
+    v[5] = strcmp(state, "pending") == 0 ? (Val){ .type = V_NULL } : vint(job->attempt_time);
 }
 
-static void row_result(Buf *rows, Job *job, const char *status, const char *detail)
+static void row_result(Worker *w, Job *job, const char *status, const char *detail)
 {
-    puts_(rows, rows->len ? ",[" : "[[");
-    put_int(rows, job->action);
-    puts_(rows, ",");
-    put_string(rows, job->url);
-    puts_(rows, ",");
-    put_string(rows, status);
-    puts_(rows, ",");
-    put_string(rows, detail);
-    puts_(rows, ",");
-    put_int(rows, job->attempt_time);
-    puts_(rows, "]");
+    Val *v = add_row(w, VS_RESULTS);
+    v[0] = vint(job->action);
+    v[1] = vtext(job->url);
+    v[2] = vtext(status);
+    v[3] = vtext(detail);
+    v[4] = vint(job->attempt_time);
 }
 
-typedef struct Batch {
-    Buf outbox, results;
-} Batch;
-
-static int write_batch(Worker *w, Batch *batch)
+static int write_batch(Worker *w)
 {
-    static const char *const sql[2] = {
-        "UPDATE outbox SET state = json_extract(j.value, '$[1]'), attempts = json_extract(j.value, '$[2]'),"
-        " next_attempt = json_extract(j.value, '$[3]'), last_error = json_extract(j.value, '$[4]'),"
-        " finished = json_extract(j.value, '$[5]') FROM json_each(?1) AS j WHERE outbox.id = json_extract(j.value, '$[0]')",
-        "UPDATE action_results SET status = json_extract(j.value, '$[2]'), detail = json_extract(j.value, '$[3]'),"
-        " time = json_extract(j.value, '$[4]') FROM json_each(?1) AS j"
-        " WHERE action_results.action = json_extract(j.value, '$[0]') AND action_results.recipient = json_extract(j.value, '$[1]')",
-    };
-    Buf *rows[2] = { &batch->outbox, &batch->results };
-    for (int i = 0; i < 2; i++) {
-        if (!rows[i]->len) continue;
-        puts_(rows[i], "]");
-        if (rows[i]->failed) {
-            snprintf(w->err, w->errlen, "out of memory");
-            return -1;
-        }
-        sqlite3_stmt *st = store_stmt(w->store, sql[i]);
-        if (!st) return -1;
-        sqlite3_bind_text(st, 1, rows[i]->data, (int)rows[i]->len, SQLITE_STATIC);
-        if (store_step_done(w->store, st, w->err, w->errlen) != 0) return -1;
-    }
+    for (int kind = VS_ATTEMPTS; kind <= VS_RESULTS; kind++)
+        if (run_rows(w, kind) != 0) return -1;
     return 0;
 }
 
@@ -673,7 +755,7 @@ static void log_attempt(Worker *w, Job *job, int number, const char *verdict)
 
 /* Records one finished (or unstartable) job inside the open transaction;
  * the outbox row and a webhook's result go to the batch's rows. */
-static int record(Worker *w, Job *job, Batch *batch)
+static int record(Worker *w, Job *job)
 {
     int number = job->attempts + 1;
     DlvOutcome outcome;
@@ -704,14 +786,14 @@ static int record(Worker *w, Job *job, Batch *batch)
     if (outcome == DLV_RETRY && delay < 0) outcome = DLV_DEAD;
     const char *verdict = outcome == DLV_DELIVERED ? "delivered" : outcome == DLV_RETRY ? "retry" : outcome == DLV_GONE ? "gone" : "dead";
     log_attempt(w, job, number, verdict);
-    if (insert_attempt(w, job, number) != 0) return -1;
+    row_attempt(w, job, number);
     w->stats->attempts++;
     const char *state = outcome == DLV_DELIVERED ? "sent" : outcome == DLV_RETRY ? "pending" : "failed";
     if (outcome == DLV_DELIVERED) w->stats->delivered++;
     else if (outcome == DLV_RETRY) w->stats->retried++;
     else w->stats->dead++;
     if (outcome == DLV_GONE && disable_endpoint(w, job, "the endpoint answered 410 Gone") != 0) return -1;
-    row_outbox(&batch->outbox, job, state, number, outcome == DLV_RETRY ? job->attempt_time + delay : job->attempt_time,
+    row_outbox(w, job, state, number, outcome == DLV_RETRY ? job->attempt_time + delay : job->attempt_time,
                job->attempt.error);
     if (job->email) {
         /* the recipients left pending when the whole email is dead */
@@ -724,10 +806,12 @@ static int record(Worker *w, Job *job, Batch *batch)
         return 0;
     }
     const char *rstatus = outcome == DLV_DELIVERED ? "done" : outcome == DLV_RETRY ? "pending" : "failed";
-    char detail[300];
-    if (outcome == DLV_DELIVERED) snprintf(detail, sizeof detail, "HTTP %ld", job->attempt.status);
-    else snprintf(detail, sizeof detail, "%s", job->attempt.error);
-    row_result(&batch->results, job, rstatus, detail);
+    const char *detail = job->attempt.error;
+    if (outcome == DLV_DELIVERED) {
+        snprintf(job->result_detail, sizeof job->result_detail, "HTTP %ld", job->attempt.status);
+        detail = job->result_detail;
+    }
+    row_result(w, job, rstatus, detail);
     return 0;
 }
 
@@ -738,13 +822,11 @@ static int flush(Worker *w)
     for (int i = 0; i < w->njobs; i++) finished += w->jobs[i]->done;
     if (finished == 0) return 0;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
-    Batch batch = { { 0 }, { 0 } };
     int rc = 0;
     for (int i = 0; i < w->njobs && rc == 0; i++)
-        if (w->jobs[i]->done) rc = record(w, w->jobs[i], &batch);
-    if (rc == 0) rc = write_batch(w, &batch);
-    free(batch.outbox.data);
-    free(batch.results.data);
+        if (w->jobs[i]->done) rc = record(w, w->jobs[i]);
+    if (rc == 0) rc = write_batch(w);
+    for (int kind = 0; kind < VS_KINDS; kind++) w->rows[kind].n = 0;
     if (rc != 0) {
         if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
         store_rollback(w->store);
@@ -790,7 +872,10 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     err[0] = '\0';
     RAND_bytes((unsigned char *)&w.seed, sizeof w.seed);
     w.engine = dlv_new(&options->config, on_done, &w);
-    if (!w.engine) {
+    w.rows = calloc(VS_KINDS, sizeof *w.rows);
+    if (!w.engine || !w.rows) {
+        dlv_free(w.engine);
+        free(w.rows);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -839,5 +924,8 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     dlv_free(w.engine);
     for (int i = 0; i < w.njobs; i++) job_free(w.jobs[i]);
     free(w.cached_url);
+    for (int kind = 0; kind < VS_KINDS; kind++)
+        for (int k = 0; k < VS_SIZES; k++) sqlite3_finalize(w.vstmt[kind][k]);
+    free(w.rows);
     return rc;
 }
