@@ -68,7 +68,8 @@ static bool mul_overflows(int64_t a, int64_t b, int64_t *r)
 typedef struct VmModule VmModule;
 
 typedef struct VmFunc {
-    const uint32_t *code;     /* quickened: what execute runs (see "Quickening") */
+    const uint64_t *code;     /* what execute runs: per pc, the quickened instruction (see
+                               * "Quickening") in the low 32 bits, its runlen above (see "Budget") */
     const uint32_t *original; /* the artifact's instructions */
     uint32_t ncode;
     uint8_t nparams, nregs;
@@ -244,11 +245,11 @@ typedef enum {
     QOP_END
 } QuickOp;
 
-_Static_assert(QOP_END <= 256, "opcodes are 8 bits");
+_Static_assert(QOP_END < 256, "opcodes are 8 bits, and 255 is unknown");
 
 /* Per opcode (original or quickened): the original opcode of its first
  * instruction, which a deopt runs. */
-static const uint8_t quick_first[QOP_END] = {
+static const uint8_t quick_first[256] = {
 #define O_SELF(name, fmt, a, b, c, doc) [OP_##name] = OP_##name,
     FLOW_OPCODES(O_SELF)
 #undef O_SELF
@@ -261,6 +262,7 @@ static const uint8_t quick_first[QOP_END] = {
 #define S_FIRST(name, original, doc) [QOP_##name] = OP_##original,
     VM_QUICK_SINGLES(S_FIRST)
 #undef S_FIRST
+    [QOP_END ... 255] = 255,   /* unknown: stays unknown */
 };
 
 /* The superinstruction for a pair of original instructions, or 0. */
@@ -424,15 +426,52 @@ static int find_clear(const VmFunc *fn, RegSet *clear)
     return 0;
 }
 
+/* Budget.  The budget is charged by runs: a run is the straight line from
+ * an instruction to the next instruction that transfers control (a jump,
+ * a loop, a call, a return, stop or wait), which ends it.  Entering a run
+ * at pc (a call, a jump, a return into the caller, a resume) charges all
+ * runlen[pc] of its instructions at once when the budget holds them, and
+ * the run's instructions then dispatch without a check.  When it does not,
+ * the run goes "careful": every instruction is checked and charged on its
+ * own, as if there were no runs, so the instruction that exhausts the
+ * budget is the one blamed.  Work charged beyond one per instruction (IN,
+ * deep EQ, CONCAT, the built-ins) and errors first give back what was
+ * charged for the rest of the run (the run goes careful), so the budget is
+ * exact at every check and after every call: vm_instructions and the
+ * budget errors are those of charging one instruction at a time. */
+static bool ends_run(Opcode op)
+{
+    switch (op) {
+    case OP_JMP:
+    case OP_JMPF:
+    case OP_JMPT:
+    case OP_FORPREP:
+    case OP_FORLOOP:
+    case OP_CALL:
+    case OP_RET:
+    case OP_STOP:
+    case OP_WAIT: return true;
+    default: return false;
+    }
+}
+
 /* The quickened code and the clear list of a function. */
 static int prepare_function(VmFunc *fn)
 {
     RegSet clear;
     if (find_clear(fn, &clear) < 0) return -1;
-    uint8_t *block = malloc(fn->ncode * sizeof(uint32_t) + 256);
+    uint8_t *block = malloc(fn->ncode * sizeof(uint64_t) + fn->ncode * sizeof(uint32_t) + 256);
     if (!block) return -1;
-    uint32_t *code = (uint32_t *)block;
-    uint8_t *regs = block + fn->ncode * sizeof(uint32_t);
+    uint64_t *code = (uint64_t *)block;
+    uint32_t *runlen = (uint32_t *)(code + fn->ncode);
+    uint8_t *regs = (uint8_t *)(runlen + fn->ncode);
+    for (uint32_t pc = fn->ncode; pc-- > 0;) {
+        Opcode op = INS_OP(fn->original[pc]);
+        uint32_t next = pc + (op == OP_RECORD ? 2 : 1);
+        if (op == OP_EXTRA) runlen[pc] = 0;   /* never a run's start: jumps do not land here */
+        else if (ends_run(op) || next >= fn->ncode) runlen[pc] = 1;
+        else runlen[pc] = 1 + runlen[next];
+    }
     /* from the end, so that a pair is not made of an instruction whose
      * successor starts a triple (the triple saves more) */
     bool next_triple = false;
@@ -442,7 +481,7 @@ static int prepare_function(VmFunc *fn)
         bool triple = quick != 0;
         if (!quick && !next_triple && pc + 1 < fn->ncode) quick = quick_pair(ins, fn->original[pc + 1]);
         if (!quick) quick = quick_single(ins);
-        code[pc] = quick ? (ins & ~0xffu) | quick : ins;
+        code[pc] = (uint64_t)runlen[pc] << 32 | (quick ? (ins & ~0xffu) | quick : ins);
         next_triple = triple;
     }
     uint32_t nclear = 0;
@@ -467,7 +506,7 @@ static int prepare_module(VmProgram *p, VmModule *m, const Artifact *const *subs
     if (!m->funcs || !m->callees || !m->keysets || !m->input_map) return snprintf(err, errlen, "out of memory"), -1;
     for (uint32_t f = 0; f < art->nfunctions; f++) {
         const ArtFunction *af = &art->functions[f];
-        m->funcs[f] = (VmFunc){ .code = af->code, .original = af->code, .ncode = af->ncode,
+        m->funcs[f] = (VmFunc){ .original = af->code, .ncode = af->ncode,
                                 .nparams = af->nparams, .nregs = af->nregs, .k = art->constants,
                                 .mod = m, .index = f };
         if (prepare_function(&m->funcs[f]) < 0) return snprintf(err, errlen, "out of memory"), -1;
@@ -918,7 +957,7 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
 {
     VmFrame *frame;
     const VmFunc *fn;
-    const uint32_t *code, *pc;
+    const uint64_t *code, *pc;
     Value *R;
     const Value *K;
     uint64_t budget;
@@ -962,6 +1001,49 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
     Value ret;
     const char *op_text;
 
+#ifdef VM_COMPUTED_GOTO
+#define OP_LABEL(name, fmt, a, b, c, doc) &&L_##name,
+#define Q_LABEL(name, first, second, doc) &&L_Q_##name,
+#define T_LABEL(name, first, second, third, doc) &&L_Q_##name,
+#define S_LABEL(name, original, doc) &&L_Q_##name,
+    static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) VM_QUICK_OPCODES(Q_LABEL)
+                                             VM_QUICK_TRIPLES(T_LABEL) VM_QUICK_SINGLES(S_LABEL)
+                                             [QOP_END ... 255] = &&L_bad };
+    /* a careful run (see "Budget"): every instruction checked and charged,
+     * by its original opcode */
+    static const void *const careful_labels[256] = { [0 ... 255] = &&L_careful };
+#undef OP_LABEL
+#undef Q_LABEL
+#undef T_LABEL
+#undef S_LABEL
+    const void *const *disp = labels;
+#define IS_CAREFUL() (disp != labels)
+#define SET_CAREFUL(yes) (disp = (yes) ? careful_labels : labels)
+#else
+    bool careful = false;
+#define IS_CAREFUL() careful
+#define SET_CAREFUL(yes) (careful = (yes))
+#endif
+/* Enters the run at pc: charges it whole, or goes careful. */
+#define ENTER_RUN()                                           \
+    do {                                                      \
+        uint32_t runlen_ = (uint32_t)(*pc >> 32);             \
+        if (LIKELY(budget >= runlen_)) {                      \
+            budget -= runlen_;                                \
+            SET_CAREFUL(false);                               \
+        } else {                                              \
+            SET_CAREFUL(true);                                \
+        }                                                     \
+    } while (0)
+/* Gives back what was charged for the rest of the run after the current
+ * instruction: the budget is then exact, and the run careful until
+ * ENTER_RUN charges what is left of it again. */
+#define EXACT()                                                   \
+    do {                                                          \
+        if (!IS_CAREFUL()) budget += (uint32_t)(code[PC_NOW] >> 32) - 1; \
+        SET_CAREFUL(true);                                        \
+    } while (0)
+
 #define RA (R[INS_A(ins)])
 #define RB (R[INS_B(ins)])
 #define RC (R[INS_C(ins)])
@@ -983,38 +1065,34 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
         K = fn->k;                                   \
     } while (0)
 
+    ENTER_RUN();
 #ifdef VM_COMPUTED_GOTO
-#define OP_LABEL(name, fmt, a, b, c, doc) &&L_##name,
-#define Q_LABEL(name, first, second, doc) &&L_Q_##name,
-#define T_LABEL(name, first, second, third, doc) &&L_Q_##name,
-#define S_LABEL(name, original, doc) &&L_Q_##name,
-    static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) VM_QUICK_OPCODES(Q_LABEL)
-                                             VM_QUICK_TRIPLES(T_LABEL) VM_QUICK_SINGLES(S_LABEL)
-                                             [QOP_END ... 255] = &&L_bad };
-#undef OP_LABEL
-#undef Q_LABEL
-#undef T_LABEL
-#undef S_LABEL
 #define CASE(name) L_##name:
 #define QCASE(name) L_Q_##name:
 #define REDISPATCH() goto *labels[INS_OP(ins)]
 #define NEXT()                                      \
     do {                                            \
-        if (UNLIKELY(budget == 0)) goto budget_at_next; \
-        budget--;                                   \
-        ins = *pc++;                                \
-        goto *labels[INS_OP(ins)];                  \
+        ins = (uint32_t)*pc++;                      \
+        goto *disp[INS_OP(ins)];                    \
     } while (0)
     NEXT();
+L_careful:
+    if (UNLIKELY(budget == 0)) goto out_of_budget;   /* the instruction just fetched is blamed */
+    budget--;
+    ins = (ins & ~0xffu) | quick_first[INS_OP(ins)];
+    goto *labels[INS_OP(ins)];
 #else
 #define CASE(name) case OP_##name:
 #define QCASE(name) case QOP_##name:
 #define NEXT() goto dispatch
 #define REDISPATCH() goto redispatch
 dispatch:
-    if (UNLIKELY(budget == 0)) goto budget_at_next;
-    budget--;
-    ins = *pc++;
+    ins = (uint32_t)*pc++;
+    if (careful) {
+        if (UNLIKELY(budget == 0)) goto out_of_budget;
+        budget--;
+        ins = (ins & ~0xffu) | quick_first[INS_OP(ins)];
+    }
 redispatch:
     switch ((uint32_t)INS_OP(ins)) {
 #endif
@@ -1165,8 +1243,10 @@ redispatch:
     CASE(NE) {
         uint64_t cost = equality_cost(&RB);
         if (UNLIKELY(cost)) {
+            EXACT();
             if (cost > budget) goto out_of_budget;
             budget -= cost;
+            ENTER_RUN();
         }
         bool eq = equal_fast(&RB, &RC);
         RA = val_bool(INS_OP(ins) == OP_EQ ? eq : !eq);
@@ -1193,13 +1273,17 @@ redispatch:
         bool found = false;
         if (RC.tag == VAL_LIST) {
             const VList *l = RC.as.l;
+            EXACT();
             if (l->len > budget) goto out_of_budget;
             budget -= l->len;
+            ENTER_RUN();
             for (uint32_t i = 0; i < l->len && !found; i++) found = equal_fast(&RB, &l->items[i]);
         } else if (RC.tag == VAL_STR && RB.tag == VAL_STR) {
             uint64_t cost = RC.as.s->len / STD_BYTES_PER_CHARGE;
+            EXACT();
             if (cost > budget) goto out_of_budget;
             budget -= cost;
+            ENTER_RUN();
             found = substring(RC.as.s, RB.as.s);
         } else {
             FAIL_KINDS("in");
@@ -1208,19 +1292,22 @@ redispatch:
         NEXT();
     }
 
-    CASE(JMP) pc += INS_SBX(ins); NEXT();
+    CASE(JMP) pc += INS_SBX(ins); ENTER_RUN(); NEXT();
     CASE(JMPF)
         if (UNLIKELY(RA.tag != VAL_BOOL)) FAIL_KIND("a condition", RA);
         if (!RA.as.b) pc += INS_SBX(ins);
+        ENTER_RUN();
         NEXT();
     CASE(JMPT)
         if (UNLIKELY(RA.tag != VAL_BOOL)) FAIL_KIND("a condition", RA);
         if (RA.as.b) pc += INS_SBX(ins);
+        ENTER_RUN();
         NEXT();
     CASE(FORPREP)
         if (UNLIKELY(RA.tag != VAL_LIST)) FAIL_KIND("a loop over", RA);
         R[INS_A(ins) + 1] = val_integral(VAL_INT, 0);
         pc += INS_SBX(ins);
+        ENTER_RUN();
         NEXT();
     CASE(FORLOOP) {
         Value *list = &RA, *counter = list + 1;
@@ -1231,6 +1318,7 @@ redispatch:
             counter->as.i++;
             pc += INS_SBX(ins);
         }
+        ENTER_RUN();
         NEXT();
     }
     CASE(CALL) {
@@ -1247,6 +1335,7 @@ redispatch:
         frame = &run->frames[run->depth++];
         *frame = (VmFrame){ callee, 0, base };
         LOAD_FRAME();
+        ENTER_RUN();
         NEXT();
     }
     CASE(CALLB) {
@@ -1256,6 +1345,7 @@ redispatch:
         for (int i = 0; i < nargs; i++)
             if (UNLIKELY(!std_accepts(row->params[i], &args[i])))
                 FAIL(VMERR_TYPE, "argument %d of %s is a %s", i + 1, row->name, tag_names[args[i].tag & 15]);
+        EXACT();
         run->budget = budget;
         run->std_failed = false;
         int rc = row->fn(&run->std.base, args, nargs, &out);
@@ -1270,6 +1360,7 @@ redispatch:
         }
         if (UNLIKELY(budget == 0)) goto out_of_budget;
         RA = out;
+        ENTER_RUN();
         NEXT();
     }
     CASE(RET)
@@ -1279,6 +1370,7 @@ redispatch:
         frame = &run->frames[run->depth - 1];
         LOAD_FRAME();
         R[INS_A(pc[-1])] = ret;
+        ENTER_RUN();
         NEXT();
     CASE(STOP)
         ret = val_nil();
@@ -1333,6 +1425,7 @@ redispatch:
         fmt_reset(text);
         for (uint32_t i = 0; i < INS_C(ins); i++) fmt_value(text, &R[INS_B(ins) + i]);
         uint64_t cost = INS_C(ins) + text->len / STD_BYTES_PER_CHARGE;
+        EXACT();
         if (cost > budget) goto out_of_budget;
         budget -= cost;
         if (UNLIKELY(text->truncated)) goto out_of_memory;
@@ -1340,6 +1433,7 @@ redispatch:
         const VStr *s = std_make_str(&run->std.base, text->data ? text->data : "", text->len);
         if (UNLIKELY(!s)) goto out_of_memory;
         RA = val_str(s);
+        ENTER_RUN();
         NEXT();
     }
 
@@ -1378,11 +1472,11 @@ redispatch:
 #define CMP_JUMP(name, test, jump_when)                 \
     QCASE(name) {                                       \
         bool r;                                         \
-        if (UNLIKELY(!(test) || budget == 0)) DEOPT();  \
-        budget--;                                       \
+        if (UNLIKELY(!(test))) DEOPT();                 \
         RA = val_bool(r);                               \
         uint32_t jump = *pc++;                          \
         if (r == (jump_when)) pc += INS_SBX(jump);      \
+        ENTER_RUN();                                    \
         NEXT();                                         \
     }
     CMP_JUMP(LT_JMPF, quick_order(&RB, &RC, false, &r), false)
@@ -1397,8 +1491,7 @@ redispatch:
 #define CMP_RET(name, test)                             \
     QCASE(name) {                                       \
         bool r;                                         \
-        if (UNLIKELY(!(test) || budget == 0)) DEOPT();  \
-        budget--;                                       \
+        if (UNLIKELY(!(test))) DEOPT();                 \
         ret = val_bool(r);                              \
         RA = ret;                                       \
         pc++;                                           \
@@ -1413,12 +1506,13 @@ redispatch:
     CMP_RET(NE_RET, quick_equal(&RB, &RC, true, &r))
 #undef CMP_RET
     QCASE(IN_RET) {
-        /* an item of a list, charged one per item as IN is */
-        if (UNLIKELY(RC.tag != VAL_LIST || RC.as.l->len >= budget)) DEOPT();
+        /* an item of a list, charged one per item as IN is (the RET is
+         * charged with the run) */
+        if (UNLIKELY(RC.tag != VAL_LIST || RC.as.l->len > budget)) DEOPT();
         const VList *l = RC.as.l;
         bool found = false;
         for (uint32_t i = 0; i < l->len && !found; i++) found = equal_fast(&RB, &l->items[i]);
-        budget -= l->len + 1;
+        budget -= l->len;
         ret = val_bool(found);
         RA = ret;
         pc++;
@@ -1433,8 +1527,7 @@ redispatch:
 #define LOAD_PAIR(first, second)                                                              \
     QCASE(first##_##second) {                                                                 \
         uint32_t ins2 = *pc;                                                                  \
-        if (UNLIKELY(!LOAD_OK_##first(ins) || !LOAD_OK_##second(ins2) || budget == 0)) DEOPT(); \
-        budget--;                                                                             \
+        if (UNLIKELY(!LOAD_OK_##first(ins) || !LOAD_OK_##second(ins2))) DEOPT();              \
         pc++;                                                                                 \
         LOAD_##first(ins);                                                                    \
         LOAD_##second(ins2);                                                                  \
@@ -1467,13 +1560,12 @@ redispatch:
         uint32_t load = pc[0], of = pc[1];                                                     \
         const Value *x = LOAD_FIELD_##second(load);                                            \
         int64_t product, rounded;                                                              \
-        if (UNLIKELY(!x || budget < 2)) DEOPT();                                               \
+        if (UNLIKELY(!x)) DEOPT();                                                             \
         uint32_t tag = x->tag;                                                                 \
         if (UNLIKELY((tag != VAL_INT && tag != VAL_BYTES && tag != VAL_DURATION) ||            \
                      mul_overflows(x->as.i, (int64_t)K[INS_BX(ins)].as.f, &product) ||          \
                      add_overflows(product, product < 0 ? -50 : 50, &rounded)))               \
             DEOPT();                                                                           \
-        budget -= 2;                                                                           \
         pc += 2;                                                                               \
         RA = K[INS_BX(ins)];                                                                   \
         R[INS_A(load)] = *x;                                                                   \
@@ -1494,8 +1586,6 @@ L_bad:
 #endif
     FAIL(VMERR_TYPE, "unknown opcode %u", INS_OP(ins));
 
-budget_at_next:
-    pc++;   /* the instruction that could not run is the one to blame */
 out_of_budget:
     set_error(run, fn, PC_NOW, VMERR_BUDGET, "instruction budget exceeded (%" PRIu64 " instructions)",
               run->limits.instructions);
@@ -1504,6 +1594,7 @@ out_of_budget:
 out_of_memory:
     memory_error(run, fn, PC_NOW);
 failed:
+    if (!IS_CAREFUL()) budget += (uint32_t)(code[PC_NOW] >> 32) - 1;   /* exact, as EXACT */
     run->budget = budget;
     run->depth = 0;
     if (result) *result = val_nil();

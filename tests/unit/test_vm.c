@@ -886,6 +886,39 @@ static void test_budget(void)
     CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_DONE && vm_instructions(p.run) == 10);
     prog_close(&p);
     b_free(b);
+
+    /* runs are charged whole, yet the budget stays exact: work charged in
+     * the middle of a run (CONCAT: one per part), and an error there */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, sstr("a")));
+    ABX(LOADK, 1, b_const(b, sstr("b")));
+    ABC(CONCAT, 2, 0, 2);              /* line 102: 1 + 2 */
+    ABC(LOADNIL, 0, 0, 0);
+    ABC(RET, 2, 1, 0);                 /* line 104: the 7th */
+    VmLimits seven = { 0, 7, 0 }, six = { 0, 6, 0 }, four = { 0, 4, 0 };
+    VmError e2;
+    CHECK_STR(run_with(b, &seven, NULL), "string:ab");
+    CHECK_STR(run_with(b, &six, &e2), "error:budget:instruction budget exceeded (6 instructions)");
+    CHECK(e2.line == 104);
+    CHECK_STR(run_with(b, &four, &e2), "error:budget:instruction budget exceeded (4 instructions)");
+    CHECK(e2.line == 102);
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_DONE && vm_instructions(p.run) == 7);
+    prog_close(&p);
+    b_free(b);
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(1)));
+    ABX(LOADK, 1, b_const(b, I(0)));
+    ABC(DIVI, 2, 0, 1);                /* line 102: division by zero, the 3rd */
+    for (int i = 0; i < 5; i++) ABC(LOADNIL, 0, 0, 0);
+    ABC(RET, 2, 1, 0);
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    CHECK(vm_call(p.run, 0, NULL, 0, &env, &host, NULL) == VM_FAILED && vm_instructions(p.run) == 3);
+    CHECK(vm_error(p.run)->line == 102);
+    prog_close(&p);
+    b_free(b);
 }
 
 static void test_memory(void)
