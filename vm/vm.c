@@ -964,24 +964,29 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
     if (LIKELY(fn_index != EXECUTE_RESUME)) {
         /* vm_call's work, here rather than in vm_call so that the hot path
          * saves and restores the machine's registers once */
+        /* run->budget is written on every way out */
         run->waiting = false;
         run->error.code = VMERR_NONE;
         run->error.message[0] = '\0';
-        run->budget = run->limits.instructions;
         if (UNLIKELY(run->arena.used)) arena_reset(&run->arena);
         /* *result is written on every way out: the value, or nil */
         if (UNLIKELY((uint32_t)fn_index >= run->nmain)) {
             if (result) *result = val_nil();
+            run->budget = run->limits.instructions;
             return fail_early(run, VMERR_TYPE, "no such function");
         }
         fn = &run->main_funcs[fn_index];
         if (UNLIKELY(call_nargs != fn->nparams)) {
             if (result) *result = val_nil();
+            run->budget = run->limits.instructions;
             return fail_early(run, VMERR_TYPE, "wrong number of arguments");
         }
         R = run->stack;
-        for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
-        for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
+        /* a condition has neither parameters nor registers to clear */
+        if (UNLIKELY(call_nargs | fn->nclear)) {
+            for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
+            for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
+        }
         frame = &run->frames[0];
         *frame = (VmFrame){ fn, 0, 0 };
         run->depth = 1;
