@@ -188,6 +188,16 @@ bool dlv_has_room(const DlvEngine *engine)
     return engine->in_flight < engine->nslots;
 }
 
+int dlv_room(const DlvEngine *engine)
+{
+    return engine->nslots - engine->in_flight;
+}
+
+void dlv_wakeup(DlvEngine *engine)
+{
+    curl_multi_wakeup(engine->multi);
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
     Transfer *t = userp;

@@ -82,6 +82,12 @@ void dlv_free(DlvEngine *engine);
 
 int dlv_in_flight(const DlvEngine *engine);
 bool dlv_has_room(const DlvEngine *engine);
+/* Transfers that can start now. */
+int dlv_room(const DlvEngine *engine);
+
+/* Ends the wait of a dlv_run at once (or of the next one); the only call
+ * another thread may make. */
+void dlv_wakeup(DlvEngine *engine);
 
 /* Starts a webhook POST.  url, body and headers (extra header lines) must
  * live until `done` is called for `owner`.  Returns 0, or -1 with why set

@@ -10,6 +10,8 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,7 +52,8 @@ typedef struct Job {
     DlvRecipient *recipients;
     int64_t attempt_time;
     char result_detail[32];          /* "HTTP 204" */
-    bool done;
+    bool done;                       /* the attempt is over (set by the network thread) */
+    bool recorded;                   /* in the store thread's batch */
 } Job;
 
 /* Statements that take a batch as a list of VALUES rows (bound parameters,
@@ -90,6 +93,13 @@ typedef struct Worker {
     sqlite3_stmt *vstmt[VS_KINDS][VS_SIZES];
     unsigned char random[16 * 64];  /* bytes for delivery ids, the last nrandom unused */
     int nrandom;
+    /* the two threads (see "the two threads" below) */
+    pthread_mutex_t lock;
+    pthread_cond_t store_wake, net_wake;
+    bool quit;                     /* the store thread is done: the network thread returns */
+    bool failed;                   /* the store thread stopped on an error (err) */
+    Job *net_done[OBX_BATCH];      /* network thread: finished, not yet handed back */
+    int nnet_done;
     Rows *rows;                    /* [VS_KINDS] */
 } Worker;
 
@@ -627,9 +637,11 @@ static void new_delivery_id(Worker *w, char out[40])
     out[36] = '\0';
 }
 
-/* Claims up to `room` due rows into w->jobs.  Returns how many, or -1. */
-static int claim(Worker *w, int room, int64_t now)
+/* Claims up to `room` due rows into out[] (jobs not yet seen by the
+ * network thread).  Returns how many, or -1 (none kept). */
+static int claim(Worker *w, Job **out, int room, int64_t now)
 {
+    int claimed = 0, rc;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
     free(w->cached_url);
     w->cached_url = NULL;
@@ -638,13 +650,11 @@ static int claim(Worker *w, int room, int64_t now)
     if (!st) goto fail;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, room);
-    int claimed = 0, rc;
     int64_t lease = now + (w->opt->config.total_timeout_ms / 1000) + OBX_LEASE_MARGIN;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         Job *job = calloc(1, sizeof *job);
         if (!job) goto fail;
-        w->jobs[w->njobs++] = job;
-        claimed++;
+        out[claimed++] = job;
         job->outbox = sqlite3_column_int64(st, 0);
         job->action = sqlite3_column_int64(st, 1);
         job->attempts = sqlite3_column_int(st, 4);
@@ -660,26 +670,31 @@ static int claim(Worker *w, int room, int64_t now)
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) goto fail;
-    for (int i = w->njobs - claimed; i < w->njobs; i++) {
+    for (int i = 0; i < claimed; i++) {
         Val *v = add_row(w, VS_CLAIM);
-        v[0] = vint(w->jobs[i]->outbox);
+        v[0] = vint(out[i]->outbox);
         v[1] = vint(lease);
-        v[2] = vtext(w->jobs[i]->delivery_id);
+        v[2] = vtext(out[i]->delivery_id);
     }
     if (run_rows(w, VS_CLAIM) != 0) goto fail;
-    if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
+    if (store_commit(w->store, w->err, w->errlen) != 0) goto freed;
     return claimed;
 fail:
+    if (st) sqlite3_reset(st);
     if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
     store_rollback(w->store);
+freed:
+    for (int i = 0; i < claimed; i++) job_free(out[i]);
     return -1;
 }
 
 /* ============================================================ recording */
 
+/* The engine's callback, on the network thread: the job is handed back
+ * to the store thread after dlv_run returns (net_done). */
 static void on_done(void *ctx, void *owner, const DlvAttempt *attempt)
 {
-    (void)ctx;
+    Worker *w = ctx;
     Job *job = owner;
     job->attempt = *attempt;
     job->attempt.recipients = NULL;
@@ -689,7 +704,7 @@ static void on_done(void *ctx, void *owner, const DlvAttempt *attempt)
         else job->attempt.nrecipients = 0;
         job->attempt.recipients = job->recipients;
     }
-    job->done = true;
+    w->net_done[w->nnet_done++] = job;
 }
 
 /* A row of delivery_attempts, an outbox row's new state and a webhook's
@@ -815,16 +830,12 @@ static int record(Worker *w, Job *job)
     return 0;
 }
 
-/* Records every finished job in one transaction and frees them. */
-static int flush(Worker *w)
+/* Records the given finished jobs in one transaction (store thread). */
+static int flush(Worker *w, Job **done, int n)
 {
-    int finished = 0;
-    for (int i = 0; i < w->njobs; i++) finished += w->jobs[i]->done;
-    if (finished == 0) return 0;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
     int rc = 0;
-    for (int i = 0; i < w->njobs && rc == 0; i++)
-        if (w->jobs[i]->done) rc = record(w, w->jobs[i]);
+    for (int i = 0; i < n && rc == 0; i++) rc = record(w, done[i]);
     if (rc == 0) rc = write_batch(w);
     for (int kind = 0; kind < VS_KINDS; kind++) w->rows[kind].n = 0;
     if (rc != 0) {
@@ -832,37 +843,154 @@ static int flush(Worker *w)
         store_rollback(w->store);
         return -1;
     }
-    if (store_commit(w->store, w->err, w->errlen) != 0) return -1;
-    int kept = 0;
-    for (int i = 0; i < w->njobs; i++) {
-        if (w->jobs[i]->done) job_free(w->jobs[i]);
-        else w->jobs[kept++] = w->jobs[i];
-    }
-    w->njobs = kept;
-    return 0;
+    return store_commit(w->store, w->err, w->errlen);
 }
 
-/* ============================================================ the loop */
+/* ============================================================ the two threads
+ *
+ * The calling thread moves the transfers (the engine is its own); a store
+ * thread claims rows, builds and signs the envelopes, and records finished
+ * attempts, so that sqlite and the network use both cores.  w->jobs (under
+ * w->lock) holds every job from its claim to its recording: `started` is set
+ * by the network thread when it takes a job, `done` when it hands it back;
+ * the store thread alone adds, records and frees jobs.  A job's other fields
+ * belong to one thread at a time: the store thread until it is published,
+ * the network thread from `started` to `done`, the store thread again after. */
 
-static void start_jobs(Worker *w)
+static void timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t ms)
 {
-    for (int i = 0; i < w->njobs && dlv_has_room(w->engine); i++) {
-        Job *job = w->jobs[i];
-        if (job->started || job->done) continue;
-        job->started = true;
-        char why[256];
-        int rc = -1;
-        if (job->failed[0]) why[0] = '\0';
-        else if (job->email)
-            rc = dlv_mail(w->engine, &job->policy, &job->smtp, &job->msg, (const char *const *)job->rcpts, job->nrcpts,
-                          job, why);
-        else
-            rc = dlv_post(w->engine, &job->policy, job->url, job->body, strlen(job->body), job->headers, job, why);
-        if (rc != 0) {
-            if (!job->failed[0]) snprintf(job->failed, sizeof job->failed, "%s", why);
-            job->done = true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(cond, lock, &ts);
+}
+
+/* Stops the network thread (store thread, under the lock). */
+static void quit_network(Worker *w)
+{
+    w->quit = true;
+    pthread_cond_signal(&w->net_wake);
+    dlv_wakeup(w->engine);
+}
+
+static void *store_thread(void *arg)
+{
+    Worker *w = arg;
+    const ObxOptions *options = w->opt;
+    int max = options->config.max_in_flight;   /* as the engine clamps it */
+    max = max < 1 ? 1 : max > DLV_IN_FLIGHT_MAX ? DLV_IN_FLIGHT_MAX : max;
+    bool drained = false;           /* nothing due was left at the last claim */
+    int64_t last_flush_ms = mono_ms(), next_claim_ms = 0;
+    Job *batch[OBX_BATCH];
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        bool stopping = options->stop && *options->stop;
+        int unstarted = 0, finished = 0, flying = 0;
+        for (int i = 0; i < w->njobs; i++) {
+            const Job *job = w->jobs[i];
+            unstarted += !job->started;
+            finished += job->done;
+            flying += job->started && !job->done;
         }
+        int64_t now_ms = mono_ms();
+        if (w->njobs == 0 && (stopping || (options->once && drained))) break;
+        /* claim in chunks, when fewer than a window's worth wait to start;
+         * after a claim found nothing, again once every job is recorded and
+         * 200 ms have passed (--once: stop then) */
+        bool want_claim = !stopping && unstarted < max && (w->njobs <= OBX_BATCH - max || w->njobs == 0) &&
+                          !(drained && (w->njobs > 0 || now_ms < next_claim_ms));
+        /* record in batches: a transaction per OBX_FLUSH_EVERY finished jobs,
+         * or OBX_FLUSH_MS after the last, or whenever nothing is in flight */
+        bool want_flush = finished > 0 && (finished >= OBX_FLUSH_EVERY || flying == 0 || w->njobs == OBX_BATCH ||
+                                           now_ms - last_flush_ms >= OBX_FLUSH_MS);
+        if (want_claim) {
+            int room = OBX_BATCH - w->njobs;
+            pthread_mutex_unlock(&w->lock);
+            int got = claim(w, batch, room, now_of(options));
+            pthread_mutex_lock(&w->lock);
+            if (got < 0) break;
+            drained = got == 0;
+            if (drained) next_claim_ms = mono_ms() + 200;
+            for (int i = 0; i < got; i++) w->jobs[w->njobs++] = batch[i];
+            if (got > 0) {
+                pthread_cond_signal(&w->net_wake);
+                dlv_wakeup(w->engine);
+            }
+            continue;
+        }
+        if (want_flush) {
+            int n = 0;
+            for (int i = 0; i < w->njobs; i++)
+                if (w->jobs[i]->done) {
+                    w->jobs[i]->recorded = true;   /* others may be done by the time it is */
+                    batch[n++] = w->jobs[i];
+                }
+            pthread_mutex_unlock(&w->lock);
+            int rc = flush(w, batch, n);
+            pthread_mutex_lock(&w->lock);
+            if (rc != 0) break;
+            last_flush_ms = mono_ms();
+            int kept = 0;
+            for (int i = 0; i < w->njobs; i++) {
+                if (w->jobs[i]->recorded) job_free(w->jobs[i]);
+                else w->jobs[kept++] = w->jobs[i];
+            }
+            w->njobs = kept;
+            continue;
+        }
+        int64_t wait_ms = OBX_FLUSH_MS;
+        if (finished > 0 && last_flush_ms + OBX_FLUSH_MS - now_ms < wait_ms) wait_ms = last_flush_ms + OBX_FLUSH_MS - now_ms;
+        if (drained && w->njobs == 0 && next_claim_ms - now_ms < wait_ms) wait_ms = next_claim_ms - now_ms;
+        if (wait_ms > 0) timed_wait(&w->store_wake, &w->lock, wait_ms);
     }
+    if (w->err[0]) w->failed = true;
+    quit_network(w);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* The network thread: starts the jobs the store thread published, moves
+ * the transfers, hands finished jobs back. */
+static void run_network(Worker *w)
+{
+    Job *take[DLV_IN_FLIGHT_MAX];
+    pthread_mutex_lock(&w->lock);
+    while (!w->quit) {
+        int n = 0, room = dlv_room(w->engine);
+        for (int i = 0; i < w->njobs && n < room; i++)
+            if (!w->jobs[i]->started) {
+                w->jobs[i]->started = true;
+                take[n++] = w->jobs[i];
+            }
+        if (n == 0 && dlv_in_flight(w->engine) == 0) {
+            timed_wait(&w->net_wake, &w->lock, OBX_FLUSH_MS);
+            continue;
+        }
+        pthread_mutex_unlock(&w->lock);
+        for (int i = 0; i < n; i++) {
+            Job *job = take[i];
+            char why[256];
+            int rc = -1;
+            if (job->failed[0]) why[0] = '\0';
+            else if (job->email)
+                rc = dlv_mail(w->engine, &job->policy, &job->smtp, &job->msg, (const char *const *)job->rcpts, job->nrcpts,
+                              job, why);
+            else
+                rc = dlv_post(w->engine, &job->policy, job->url, job->body, strlen(job->body), job->headers, job, why);
+            if (rc != 0) {
+                if (!job->failed[0]) snprintf(job->failed, sizeof job->failed, "%s", why);
+                w->net_done[w->nnet_done++] = job;
+            }
+        }
+        dlv_run(w->engine, OBX_FLUSH_MS);
+        pthread_mutex_lock(&w->lock);
+        for (int i = 0; i < w->nnet_done; i++) w->net_done[i]->done = true;
+        if (w->nnet_done > 0 || n > 0) pthread_cond_signal(&w->store_wake);
+        w->nnet_done = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
 }
 
 int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err, size_t errlen)
@@ -879,46 +1007,26 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = 0;
-    bool drained = false;     /* nothing due was left at the last claim */
-    int64_t last_flush_ms = mono_ms();
-    for (;;) {
-        bool stopping = options->stop && *options->stop;
-        int unstarted = 0;
-        for (int i = 0; i < w.njobs; i++) unstarted += !w.jobs[i]->started;
-        /* claim in chunks, when fewer than a window's worth wait to start */
-        if (!stopping && unstarted < options->config.max_in_flight &&
-            (w.njobs <= OBX_BATCH - options->config.max_in_flight || w.njobs == 0) && !(drained && w.njobs > 0)) {
-            int got = claim(&w, OBX_BATCH - w.njobs, now_of(options));
-            if (got < 0) {
-                rc = -1;
-                break;
-            }
-            drained = got == 0;
-        }
-        start_jobs(&w);
-        int in_flight = dlv_run(w.engine, 50);
-        /* record in batches: a transaction per OBX_FLUSH_EVERY finished jobs,
-         * or OBX_FLUSH_MS after the last, or whenever the engine is quiet */
-        int finished = 0;
-        for (int i = 0; i < w.njobs; i++) finished += w.jobs[i]->done;
-        int64_t now_ms = mono_ms();
-        if (finished > 0 && (finished >= OBX_FLUSH_EVERY || in_flight == 0 || w.njobs == OBX_BATCH ||
-                             now_ms - last_flush_ms >= OBX_FLUSH_MS)) {
-            last_flush_ms = now_ms;
-            if (flush(&w) != 0) {
-                rc = -1;
-                break;
-            }
-        }
-        if (w.njobs == 0 && in_flight == 0) {
-            if (stopping || (options->once && drained)) break;
-            if (drained) {
-                /* idle: look again in a moment */
-                struct timespec pause = { 0, 200 * 1000000 };
-                nanosleep(&pause, NULL);
-            }
-        }
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.store_wake, &monotonic);
+    pthread_cond_init(&w.net_wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
+    /* signals (SIGINT, SIGTERM) stay with the calling thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t thread;
+    int started = pthread_create(&thread, NULL, store_thread, &w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != 0) {
+        snprintf(err, errlen, "the store thread could not start");
+        w.failed = true;
+    } else {
+        run_network(&w);
+        pthread_join(thread, NULL);
     }
     /* on an error, abandon what is in flight: the leases bring it back */
     dlv_free(w.engine);
@@ -927,5 +1035,8 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     for (int kind = 0; kind < VS_KINDS; kind++)
         for (int k = 0; k < VS_SIZES; k++) sqlite3_finalize(w.vstmt[kind][k]);
     free(w.rows);
-    return rc;
+    pthread_cond_destroy(&w.store_wake);
+    pthread_cond_destroy(&w.net_wake);
+    pthread_mutex_destroy(&w.lock);
+    return w.failed ? -1 : 0;
 }
