@@ -99,6 +99,9 @@ typedef struct Worker {
     bool quit;                     /* the store thread is done: the network thread returns */
     bool failed;                   /* the store thread stopped on an error (err) */
     Job *net_done[OBX_BATCH];      /* network thread: finished, not yet handed back */
+    Job *pool;                     /* OBX_BATCH jobs, allocated once */
+    Job *spare[OBX_BATCH];         /* the pool's free ones (store thread) */
+    int nspare;
     int nnet_done;
     Rows *rows;                    /* [VS_KINDS] */
 } Worker;
@@ -127,7 +130,18 @@ static void free_list(char **list, int n)
     free(list);
 }
 
-static void job_free(Job *job)
+static Job *job_new(Worker *w)
+{
+    if (w->nspare == 0) return NULL;
+    Job *job = w->spare[--w->nspare];
+    memset(job, 0, sizeof *job);
+    return job;
+}
+
+/* Frees what the job holds and gives it back to the pool: jobs come from
+ * one array, so that a claim and its recording do not make the allocator
+ * grow and trim a heap (a TLB shootdown of the other thread each time). */
+static void job_free(Worker *w, Job *job)
 {
     if (!job) return;
     free(job->url);
@@ -139,7 +153,7 @@ static void job_free(Job *job)
     free_list(job->cc, job->ncc);
     for (int i = 0; i < 5; i++) free(job->profile_strings[i]);
     free(job->recipients);
-    free(job);
+    w->spare[w->nspare++] = job;
 }
 
 /* ============================================================ settings and endpoints */
@@ -526,14 +540,14 @@ static const struct {
     const char *head, *tail;
     int ncols;
 } vs_shape[VS_KINDS] = {
-    [VS_CLAIM] = { "UPDATE outbox SET next_attempt = v.column2, delivery_id = v.column3 FROM (VALUES ",
+    [VS_CLAIM] = { "UPDATE OR FAIL outbox SET next_attempt = v.column2, delivery_id = v.column3 FROM (VALUES ",
                    ") AS v WHERE outbox.id = v.column1", 3 },
-    [VS_ATTEMPTS] = { "INSERT INTO delivery_attempts (outbox, number, time, duration_ms, status, error, response) VALUES ",
+    [VS_ATTEMPTS] = { "INSERT OR FAIL INTO delivery_attempts (outbox, number, time, duration_ms, status, error, response) VALUES ",
                       "", 7 },
-    [VS_OUTBOX] = { "UPDATE outbox SET state = v.column2, attempts = v.column3, next_attempt = v.column4,"
+    [VS_OUTBOX] = { "UPDATE OR FAIL outbox SET state = v.column2, attempts = v.column3, next_attempt = v.column4,"
                     " last_error = v.column5, finished = v.column6 FROM (VALUES ",
                     ") AS v WHERE outbox.id = v.column1", 6 },
-    [VS_RESULTS] = { "UPDATE action_results SET status = v.column3, detail = v.column4, time = v.column5 FROM (VALUES ",
+    [VS_RESULTS] = { "UPDATE OR FAIL action_results SET status = v.column3, detail = v.column4, time = v.column5 FROM (VALUES ",
                      ") AS v WHERE action_results.action = v.column1 AND action_results.recipient = v.column2", 5 },
 };
 
@@ -652,7 +666,7 @@ static int claim(Worker *w, Job **out, int room, int64_t now)
     sqlite3_bind_int(st, 2, room);
     int64_t lease = now + (w->opt->config.total_timeout_ms / 1000) + OBX_LEASE_MARGIN;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        Job *job = calloc(1, sizeof *job);
+        Job *job = job_new(w);
         if (!job) goto fail;
         out[claimed++] = job;
         job->outbox = sqlite3_column_int64(st, 0);
@@ -684,7 +698,7 @@ fail:
     if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
     store_rollback(w->store);
 freed:
-    for (int i = 0; i < claimed; i++) job_free(out[i]);
+    for (int i = 0; i < claimed; i++) job_free(w, out[i]);
     return -1;
 }
 
@@ -934,7 +948,7 @@ static void *store_thread(void *arg)
             last_flush_ms = mono_ms();
             int kept = 0;
             for (int i = 0; i < w->njobs; i++) {
-                if (w->jobs[i]->recorded) job_free(w->jobs[i]);
+                if (w->jobs[i]->recorded) job_free(w, w->jobs[i]);
                 else w->jobs[kept++] = w->jobs[i];
             }
             w->njobs = kept;
@@ -1001,9 +1015,12 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     RAND_bytes((unsigned char *)&w.seed, sizeof w.seed);
     w.engine = dlv_new(&options->config, on_done, &w);
     w.rows = calloc(VS_KINDS, sizeof *w.rows);
-    if (!w.engine || !w.rows) {
+    w.pool = calloc(OBX_BATCH, sizeof *w.pool);
+    for (int i = 0; w.pool && i < OBX_BATCH; i++) w.spare[w.nspare++] = &w.pool[i];
+    if (!w.engine || !w.rows || !w.pool) {
         dlv_free(w.engine);
         free(w.rows);
+        free(w.pool);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -1030,11 +1047,12 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     }
     /* on an error, abandon what is in flight: the leases bring it back */
     dlv_free(w.engine);
-    for (int i = 0; i < w.njobs; i++) job_free(w.jobs[i]);
+    for (int i = 0; i < w.njobs; i++) job_free(&w, w.jobs[i]);
     free(w.cached_url);
     for (int kind = 0; kind < VS_KINDS; kind++)
         for (int k = 0; k < VS_SIZES; k++) sqlite3_finalize(w.vstmt[kind][k]);
     free(w.rows);
+    free(w.pool);
     pthread_cond_destroy(&w.store_wake);
     pthread_cond_destroy(&w.net_wake);
     pthread_mutex_destroy(&w.lock);
