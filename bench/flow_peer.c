@@ -4,9 +4,10 @@
  * compiled by the project's own pipeline (parse, check, code generation),
  * loaded through the verifying loader and run by the VM.
  *
- * What is native C here, as the runtime (flowvm) does it natively: the SIM
- * records (prebuilt VmEnv arrays, strings made once), the scope index (all,
- * tag, package, static ICCID set) and the rising-edge state per (flow, SIM).
+ * What is native C here, as the runtime (flowvm) does it natively: the SIMs
+ * (compact records, strings and tag lists made once, from which each event
+ * fills the VmEnv record the VM reads), the scope index (all, tag, package,
+ * static ICCID set) and the rising-edge state per (flow, SIM).
  * What runs as bytecode: every in-scope flow's `when` condition, through
  * vm_call, and the `do` body of every firing, whose `log` statement hands the
  * action text to the host's log callback, which the driver hashes.
@@ -132,64 +133,80 @@ static const VList *make_list(const Value *items, uint32_t n)
 
 /* ============================================================ SIMs */
 
-/* A SIM: its record as the VM reads it, and beside it (in a compact array of
- * its own, as the runtime's store keeps them apart) what the scope index and
- * the trigger state need. */
+/* A SIM as the driver keeps it, compact as the plain-C peer's arrays (48
+ * bytes, so that an event's SIM is one or two cache lines): what the VM's
+ * record of it needs, the scope index's and the trigger state.  The tags
+ * list is shared by every SIM with the same tags (made once per set), and
+ * the ICCID strings sit in one block (iccid_str). */
 typedef struct Sim {
-    Value fields[SIM_NFIELDS];   /* the VmEnv record */
-    char iccid[21];
-} Sim;
-
-typedef struct SimIndex {
-    int64_t used;
+    int64_t used, quota;
     uint64_t static_flows;       /* bit f: the SIM is in flow f's static ICCID set */
     uint64_t edge;               /* bit f: flow f's condition at its previous in-scope evaluation */
+    const VList *tags;           /* sim.tags */
     uint32_t tag_mask;           /* bit t: tag "T<t>" */
     uint8_t package;
-} SimIndex;
+    bool active;
+} Sim;
+
+#define ICCID_SLOT 32            /* bytes per ICCID string: a VStr of 20 characters and its NUL */
 
 static Sim *sims;
-static SimIndex *sim_index;
+static unsigned char *iccid_block;
 static const VStr *tag_names[NTAGS], *package_names[NPACKAGES];
+static const VStr *str_active, *str_suspended;
+
+static inline const VStr *iccid_str(uint32_t i) { return (const VStr *)(iccid_block + (size_t)i * ICCID_SLOT); }
+
+/* The list of the tags of `mask`, made once per mask. */
+static const VList *tags_list(uint32_t mask)
+{
+    static struct { uint32_t mask; const VList *list; } table[4096];
+    uint32_t h = (mask * 2654435761u) >> 20;
+    while (table[h].list && table[h].mask != mask) h = (h + 1) & 4095;
+    if (!table[h].list) {
+        Value tags[NTAGS];
+        uint32_t n = 0;
+        for (int t = 0; t < NTAGS; t++)
+            if (mask & (1u << t)) tags[n++] = val_str(tag_names[t]);
+        table[h].mask = mask;
+        table[h].list = make_list(tags, n);
+    }
+    return table[h].list;
+}
+
+/* The VM's record of a SIM (SIM_NFIELDS values): the fields no SIM of the
+ * workload sets are filled once, the others per event from the Sim. */
+static Value sim_record[SIM_NFIELDS];
 
 static void setup_sims(void)
 {
     char name[16];
     for (int t = 0; t < NTAGS; t++) snprintf(name, sizeof name, "T%d", t), tag_names[t] = make_str(name);
     for (int p = 0; p < NPACKAGES; p++) snprintf(name, sizeof name, "P%d", p), package_names[p] = make_str(name);
-    const VStr *empty = make_str(""), *active = make_str("active"), *suspended = make_str("suspended");
-    const VStr *subscription = make_str("subscription"), *na = make_str("n/a");
+    str_active = make_str("active");
+    str_suspended = make_str("suspended");
+    const VStr *empty = make_str("");
+    Value *f = sim_record;
+    for (int k = 0; k < SIM_NFIELDS; k++) f[k] = val_str(empty);
+    f[SIM_TYPE] = val_str(make_str("subscription"));
+    f[SIM_DAYS_LEFT] = val_integral(VAL_INT, 30);
+    f[SIM_EXPIRES] = val_integral(VAL_TIME, EVENT_TIME0 + 365 * 86400);
+    f[SIM_IN_SESSION] = val_str(make_str("n/a"));
 
     sims = xcalloc(NSIMS, sizeof *sims);
-    sim_index = xcalloc(NSIMS, sizeof *sim_index);
+    iccid_block = xcalloc(NSIMS, ICCID_SLOT);
     for (uint32_t i = 0; i < NSIMS; i++) {
         Sim *s = &sims[i];
-        SimIndex *x = &sim_index[i];
-        make_iccid(i, s->iccid);
-        int64_t quota = (int64_t)(1 + rnd() % 5) * 1000000000;
+        VStr *iccid = (VStr *)(iccid_block + (size_t)i * ICCID_SLOT);
+        make_iccid(i, iccid->data);
+        iccid->len = 20;
+        s->quota = (int64_t)(1 + rnd() % 5) * 1000000000;
         uint32_t ntags = 1 + rnd() % 3, mask = 0;
         for (uint32_t k = 0; k < ntags; k++) mask |= 1u << (rnd() % NTAGS);
-        x->tag_mask = mask;
-        x->package = (uint8_t)(rnd() % NPACKAGES);
-        bool is_active = (rnd() % 100) < 95;
-
-        Value tags[NTAGS];
-        uint32_t n = 0;
-        for (int t = 0; t < NTAGS; t++)
-            if (mask & (1u << t)) tags[n++] = val_str(tag_names[t]);
-        Value *f = s->fields;
-        for (int k = 0; k < SIM_NFIELDS; k++) f[k] = val_str(empty);
-        f[SIM_ICCID] = val_str(make_str(s->iccid));
-        f[SIM_STATUS] = val_str(is_active ? active : suspended);
-        f[SIM_TYPE] = val_str(subscription);
-        f[SIM_PACKAGE] = val_str(package_names[x->package]);
-        f[SIM_TAGS] = val_list(make_list(tags, n));
-        f[SIM_QUOTA] = val_integral(VAL_BYTES, quota);
-        f[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota);
-        f[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, 0);
-        f[SIM_DAYS_LEFT] = val_integral(VAL_INT, 30);
-        f[SIM_EXPIRES] = val_integral(VAL_TIME, EVENT_TIME0 + 365 * 86400);
-        f[SIM_IN_SESSION] = val_str(na);
+        s->tag_mask = mask;
+        s->tags = tags_list(mask);
+        s->package = (uint8_t)(rnd() % NPACKAGES);
+        s->active = (rnd() % 100) < 95;
     }
 }
 
@@ -273,7 +290,7 @@ static uint64_t all_flows, tag_flows[NTAGS], package_flows[NPACKAGES];
 
 static int compare_iccid(const void *a, const void *b)
 {
-    return strcmp(sims[*(const uint32_t *)a].iccid, sims[*(const uint32_t *)b].iccid);
+    return strcmp(iccid_str(*(const uint32_t *)a)->data, iccid_str(*(const uint32_t *)b)->data);
 }
 
 static uint32_t *iccid_order;    /* SIM indices sorted by ICCID */
@@ -283,7 +300,7 @@ static int64_t find_sim(const char *iccid)
     size_t lo = 0, hi = NSIMS;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(sims[iccid_order[mid]].iccid, iccid);
+        int c = strcmp(iccid_str(iccid_order[mid])->data, iccid);
         if (c == 0) return iccid_order[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;
@@ -309,7 +326,7 @@ static void index_scope(int f, const Artifact *art)
     case ART_SCOPE_ICCIDS:
         for (uint32_t i = 0; i < art->nscope_items; i++) {
             int64_t si = find_sim(art->scope_items[i]);
-            if (si >= 0) sim_index[si].static_flows |= bit;
+            if (si >= 0) sims[si].static_flows |= bit;
         }
         break;
     default: fail_setup("flow %s: a scope this workload does not use", art->name);
@@ -398,10 +415,10 @@ static double now_s(void)
 }
 
 /* The flows whose scope holds the SIM, by the scope index. */
-static inline uint64_t flows_in_scope(const SimIndex *x)
+static inline uint64_t flows_in_scope(const Sim *s)
 {
-    uint64_t mask = all_flows | package_flows[x->package] | x->static_flows;
-    for (uint32_t tags = x->tag_mask; tags; tags &= tags - 1) mask |= tag_flows[__builtin_ctz(tags)];
+    uint64_t mask = all_flows | package_flows[s->package] | s->static_flows;
+    for (uint32_t tags = s->tag_mask; tags; tags &= tags - 1) mask |= tag_flows[__builtin_ctz(tags)];
     return mask;
 }
 
@@ -456,26 +473,32 @@ int main(int argc, char **argv)
     for (uint32_t e = 0; e < nevents; e++) {
         uint32_t si = rnd() % NSIMS;
         Sim *s = &sims[si];
-        SimIndex *x = &sim_index[si];
-        x->used += rnd() % 50000000u;
-        int64_t quota = s->fields[SIM_QUOTA].as.i;
-        if (x->used > quota + quota / 5) x->used = 0;   /* a new billing cycle */
-        int64_t used = x->used;
+        s->used += rnd() % 50000000u;
+        int64_t quota = s->quota;
+        if (s->used > quota + quota / 5) s->used = 0;   /* a new billing cycle */
+        int64_t used = s->used;
 
-        /* the event as ingestion would deliver it, and the SIM fields it updates */
-        event[EVF_ICCID] = s->fields[SIM_ICCID];
+        /* the event as ingestion would deliver it, and the SIM's record with
+         * the fields it updates */
+        Value iccid = val_str(iccid_str(si));
+        event[EVF_ICCID] = iccid;
         event[EVF_TIME] = val_integral(VAL_TIME, EVENT_TIME0 + (int64_t)e);
         event[EVF_PAYLOAD + 0] = val_integral(VAL_BYTES, used);
         event[EVF_PAYLOAD + 1] = val_integral(VAL_BYTES, quota);
         event[EVF_PAYLOAD + 2] = val_real(VAL_PERCENT, (double)used * 100.0 / (double)quota);
-        s->fields[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, used);
-        s->fields[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota - used);
-        env.sim = s->fields;
+        sim_record[SIM_ICCID] = iccid;
+        sim_record[SIM_STATUS] = val_str(s->active ? str_active : str_suspended);
+        sim_record[SIM_PACKAGE] = val_str(package_names[s->package]);
+        sim_record[SIM_TAGS] = val_list(s->tags);
+        sim_record[SIM_QUOTA] = val_integral(VAL_BYTES, quota);
+        sim_record[SIM_MONTH_USAGE] = val_integral(VAL_BYTES, used);
+        sim_record[SIM_DATA_LEFT] = val_integral(VAL_BYTES, quota - used);
+        env.sim = sim_record;
         env.ctx[CTX_NOW] = event[EVF_TIME];
 
         /* flows in order: the lowest bit first */
-        uint64_t edge = x->edge;
-        for (uint64_t todo = flows_in_scope(x); todo; todo &= todo - 1) {
+        uint64_t edge = s->edge;
+        for (uint64_t todo = flows_in_scope(s); todo; todo &= todo - 1) {
             int f = __builtin_ctzll(todo);
             uint64_t bit = (uint64_t)1 << f;
             FlowRt *fl = &flows[f];
@@ -490,7 +513,7 @@ int main(int argc, char **argv)
                 edge &= ~bit;
             }
         }
-        x->edge = edge;
+        s->edge = edge;
     }
     double secs = now_s() - t0;
 
