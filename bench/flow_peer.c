@@ -8,8 +8,9 @@
  * (compact records, strings and tag lists made once, from which each event
  * fills the VmEnv record the VM reads), the scope index (all, tag, package,
  * static ICCID set) and the rising-edge state per (flow, SIM).
- * What runs as bytecode: every in-scope flow's `when` condition, through
- * vm_call, and the `do` body of every firing, whose `log` statement hands the
+ * What runs as bytecode: every in-scope flow's `when` condition (an event's
+ * in one vm_call_batch, as the runtime's evaluate calls them), and through
+ * vm_call the `do` body of every firing, whose `log` statement hands the
  * action text to the host's log callback, which the driver hashes.
  *
  * A project holds at most CHK_MAX_FLOWS flows, so the 50 flows are compiled
@@ -282,6 +283,7 @@ typedef struct FlowRt {
 } FlowRt;
 
 static FlowRt flows[NFLOWS];
+static VmBatchItem conditions[NFLOWS];   /* flow f's `when`, on its run */
 
 /* The scope index, as the runtime keeps it: bit f of a mask is flow f.  The
  * flows a SIM's event reaches are all_flows | tag_flows[each of its tags] |
@@ -374,6 +376,8 @@ static void compile_project(int first, int count, Buf *source)
         fl->run = vm_run_new(fl->program, NULL);
         if (!fl->run) fail_setup("out of memory");
         fl->name = val_str(make_str(fl->art->name));
+        conditions[first + i] = (VmBatchItem){ .run = fl->run, .fn = fl->art->fn_when, .flow_name = fl->name,
+                                               .flow_version = val_integral(VAL_INT, 1) };
         index_scope(first + i, fl->art);
     }
     cg_free(artifacts, nartifacts);
@@ -496,24 +500,20 @@ int main(int argc, char **argv)
         env.sim = sim_record;
         env.ctx[CTX_NOW] = event[EVF_TIME];
 
-        /* flows in order: the lowest bit first */
+        /* the in-scope flows' conditions, in one batch (flows in order: the
+         * lowest bit first); conditions take no action, so the `do` bodies
+         * of the rising edges then run in the same order as if each ran
+         * right after its condition */
+        uint64_t scope = flows_in_scope(s), failed;
+        uint64_t now_true = vm_call_batch(conditions, scope, &env, &host, &failed);
+        if (failed) fail_run(&flows[__builtin_ctzll(failed)], "when");
         uint64_t edge = s->edge;
-        for (uint64_t todo = flows_in_scope(s); todo; todo &= todo - 1) {
-            int f = __builtin_ctzll(todo);
-            uint64_t bit = (uint64_t)1 << f;
-            FlowRt *fl = &flows[f];
+        s->edge = (edge & ~scope) | now_true;
+        for (uint64_t rising = now_true & ~edge; rising; rising &= rising - 1) {
+            FlowRt *fl = &flows[__builtin_ctzll(rising)];
             env.ctx[CTX_FLOW_NAME] = fl->name;
-            Value cond;
-            if (vm_call(fl->run, fl->art->fn_when, NULL, 0, &env, &host, &cond) != VM_DONE) fail_run(fl, "when");
-            bool now_true = cond.tag == VAL_BOOL && cond.as.b;
-            if (now_true && !(edge & bit)) {
-                edge |= bit;
-                if (vm_call(fl->run, fl->art->fn_do, NULL, 0, &env, &host, NULL) != VM_DONE) fail_run(fl, "do");
-            } else if (!now_true && (edge & bit)) {
-                edge &= ~bit;
-            }
+            if (vm_call(fl->run, fl->art->fn_do, NULL, 0, &env, &host, NULL) != VM_DONE) fail_run(fl, "do");
         }
-        s->edge = edge;
     }
     double secs = now_s() - t0;
 

@@ -663,20 +663,34 @@ static void ignore_log(void *ctx, const char *text, size_t len, uint32_t line)
 
 static const VmHost condition_host = { NULL, refuse_action, ignore_log };
 
-/* Evaluates a condition function: 1 true, 0 false, -2 it failed (recorded). */
-static int condition(Engine *e, Loaded *l, const EvCtx *ev, int32_t fn, char *err, size_t errlen)
+/* A condition's result called ahead by evaluate (vm_call_batch): 1 true,
+ * 0 false, PRE_FAILED (the error is in the flow's run), or PRE_NONE: not
+ * called ahead, condition calls it. */
+enum { PRE_FAILED = -2, PRE_NONE = -3 };
+
+typedef struct Pre {
+    int rearm, when;
+} Pre;
+
+static const Pre pre_none = { PRE_NONE, PRE_NONE };
+
+/* Evaluates a condition function (or takes its result `pre`): 1 true, 0
+ * false, -2 it failed (recorded). */
+static int condition(Engine *e, Loaded *l, const EvCtx *ev, int32_t fn, int pre, char *err, size_t errlen)
 {
-    VmEnv env;
-    make_env(e, l, ev, ev->time, "", &env);
-    Value result;
     e->stats.evaluations++;
-    if (vm_call(l->run, fn, NULL, 0, &env, &condition_host, &result) != VM_DONE) {
-        const VmError *ve = vm_error(l->run);
-        char what[320];
-        snprintf(what, sizeof what, "its condition failed: %s", ve->message);
-        return failed_run(e, l, ev, what, ve->line, err, errlen) == 0 ? -2 : -1;
+    if (pre == 0 || pre == 1) return pre;
+    if (pre == PRE_NONE) {
+        VmEnv env;
+        make_env(e, l, ev, ev->time, "", &env);
+        Value result;
+        if (vm_call(l->run, fn, NULL, 0, &env, &condition_host, &result) == VM_DONE)
+            return result.tag == VAL_BOOL && result.as.b;
     }
-    return result.tag == VAL_BOOL && result.as.b;
+    const VmError *ve = vm_error(l->run);
+    char what[320];
+    snprintf(what, sizeof what, "its condition failed: %s", ve->message);
+    return failed_run(e, l, ev, what, ve->line, err, errlen) == 0 ? -2 : -1;
 }
 
 static int fire(Engine *e, Loaded *l, const EvCtx *ev, char *err, size_t errlen)
@@ -700,8 +714,9 @@ static int fire(Engine *e, Loaded *l, const EvCtx *ev, char *err, size_t errlen)
     return rc;
 }
 
-/* Trigger semantics for one flow version and one event (spec/runtime.md). */
-static int decide(Engine *e, Loaded *l, const EvCtx *ev, char *err, size_t errlen)
+/* Trigger semantics for one flow version and one event (spec/runtime.md);
+ * pre: its conditions' results when called ahead; *ran: a run started. */
+static int decide(Engine *e, Loaded *l, const EvCtx *ev, const Pre *pre, bool *ran, char *err, size_t errlen)
 {
     int missing = missing_input(l);
     if (missing >= 0) {
@@ -714,22 +729,23 @@ static int decide(Engine *e, Loaded *l, const EvCtx *ev, char *err, size_t errle
     int64_t sim = ev->sim ? ev->sim->id : 0;
     int64_t fired_at = edge ? trig_get(e, l->flow, sim) : INT64_MIN;
     if (edge && fired_at != INT64_MIN && a->fn_rearm >= 0) {
-        int rearm = condition(e, l, ev, a->fn_rearm, err, errlen);
+        int rearm = condition(e, l, ev, a->fn_rearm, pre->rearm, err, errlen);
         if (rearm < 0) return rearm == -2 ? 0 : -1;
         if (rearm) {
             if (trig_set(e, l->flow, sim, INT64_MIN, err, errlen) != 0) return -1;
             fired_at = INT64_MIN;
         }
     }
-    int holds = a->fn_when >= 0 ? condition(e, l, ev, a->fn_when, err, errlen) : 1;
+    int holds = a->fn_when >= 0 ? condition(e, l, ev, a->fn_when, pre->when, err, errlen) : 1;
     if (holds < 0) return holds == -2 ? 0 : -1;
-    if (!edge) return holds ? fire(e, l, ev, err, errlen) : 0;
+    if (!edge) return holds ? (*ran = true, fire(e, l, ev, err, errlen)) : 0;
     if (!holds) {
         if (fired_at != INT64_MIN && a->fn_rearm < 0) return trig_set(e, l->flow, sim, INT64_MIN, err, errlen);
         return 0;
     }
     if (fired_at != INT64_MIN && !(a->repeat == ART_REPEAT_AFTER && ev->time - fired_at >= a->repeat_after)) return 0;
     if (trig_set(e, l->flow, sim, ev->time, err, errlen) != 0) return -1;
+    *ran = true;
     return fire(e, l, ev, err, errlen);
 }
 
@@ -746,25 +762,93 @@ static uint64_t scope_mask(Engine *e, int t, SimRec *sim, uint64_t *hash)
     return bits;
 }
 
+/* A batch item: condition fn of l. */
+static VmBatchItem batch_item(const Loaded *l, int32_t fn)
+{
+    return (VmBatchItem){ .run = l->run, .fn = fn, .ninputs = l->art->ninputs, .inputs = l->inputs,
+                          .flow_name = l->name ? val_str(l->name) : val_nil(),
+                          .flow_version = val_integral(VAL_INT, l->number) };
+}
+
+#define BATCH_MAX 64   /* vm_call_batch's items */
+
 /* Every active flow on the event whose scope holds the SIM and whose window
- * holds the time; or only `only`. */
+ * holds the time, in order; or only `only`.  The conditions of the flows
+ * ahead are called in one batch (vm_call_batch: the event and SIM bound
+ * once), then each flow is decided with its results.  Conditions take no
+ * actions, so only a run can change what they read (the SIM's record, the
+ * scopes): after a run the batch is made again from the next flow.  A
+ * condition the batch did not call (after one that failed, or a rearm
+ * the trigger state did not ask for then) is called by decide itself. */
 static int evaluate(Engine *e, const EvCtx *ev, Loaded *only, char *err, size_t errlen)
 {
     int t = (int)(ev->type - cat_events);
     int n = only ? 1 : e->nby_event[t];
     uint64_t hash = 0, mask = 0;
     bool masked = !only && ev->sim && n <= 64;
-    for (int i = 0; i < n; i++) {
-        Loaded *l = only ? only : e->by_event[t][i];
-        if (masked) {   /* the scopes, cached per SIM; made again when an earlier flow's action changed the record */
-            if (ev->sim->scope_gen != e->scope_gen || ev->sim->scope_event != t) mask = scope_mask(e, t, ev->sim, &hash);
-            else mask = ev->sim->scope_bits;
-            if (!(mask >> i & 1)) continue;
-        } else if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) {
-            continue;
+    VmEnv env;   /* make_env's, but for the flow's own inputs and ctx, which the items give */
+    memset(&env, 0, sizeof env);
+    env.event = ev->fields;
+    env.nevent = (uint32_t)(EVF_PAYLOAD + ev->type->nfields);
+    env.sim = ev->sim ? ev->sim->f : NULL;
+    env.ctx[CTX_NOW] = val_integral(VAL_TIME, ev->time);
+    const VStr *rid = e->empty ? e->empty : json_str(&e->scratch, "", 0);
+    env.ctx[CTX_RUN_ID] = rid ? val_str(rid) : val_nil();
+    int64_t sim = ev->sim ? ev->sim->id : 0;
+    bool state = ev->type->kind == EV_STATE;
+    for (int i = 0; i < n;) {
+        Loaded *flows[BATCH_MAX];
+        int at[BATCH_MAX], rearm_item[BATCH_MAX], when_item[BATCH_MAX];
+        VmBatchItem items[BATCH_MAX];
+        int nflows = 0, nitems = 0, next = n;
+        for (int j = i; j < n; j++) {
+            if (nflows == BATCH_MAX || nitems > BATCH_MAX - 2) {
+                next = j;
+                break;
+            }
+            Loaded *l = only ? only : e->by_event[t][j];
+            if (masked) {   /* the scopes, cached per SIM; made again when an earlier flow's action changed the record */
+                if (ev->sim->scope_gen != e->scope_gen || ev->sim->scope_event != t) mask = scope_mask(e, t, ev->sim, &hash);
+                else mask = ev->sim->scope_bits;
+                if (!(mask >> j & 1)) continue;
+            } else if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) {
+                continue;
+            }
+            if (!scope_active(l->art, ev->time, l->deployed)) continue;
+            const Artifact *a = l->art;
+            rearm_item[nflows] = when_item[nflows] = -1;
+            if (missing_input(l) < 0) {   /* decide fails the run without calling anything */
+                if (state && a->repeat != ART_REPEAT_EVERY && a->fn_rearm >= 0 && trig_get(e, l->flow, sim) != INT64_MIN) {
+                    rearm_item[nflows] = nitems;
+                    items[nitems++] = batch_item(l, a->fn_rearm);
+                }
+                if (a->fn_when >= 0) {
+                    when_item[nflows] = nitems;
+                    items[nitems++] = batch_item(l, a->fn_when);
+                }
+            }
+            flows[nflows] = l;
+            at[nflows++] = j;
         }
-        if (!scope_active(l->art, ev->time, l->deployed)) continue;
-        if (decide(e, l, ev, err, errlen) != 0) return -1;
+        uint64_t failed = 0, holds = 0, called = 0;
+        if (nitems) {
+            uint64_t all = nitems == 64 ? ~(uint64_t)0 : ((uint64_t)1 << nitems) - 1;
+            holds = vm_call_batch(items, all, &env, &condition_host, &failed);
+            called = failed ? failed | (failed - 1) : all;
+        }
+        i = next;
+        for (int k = 0; k < nflows; k++) {
+            int r = rearm_item[k], w = when_item[k];
+            Pre pre = pre_none;
+            if (r >= 0 && (called >> r & 1)) pre.rearm = (failed >> r & 1) ? PRE_FAILED : (int)(holds >> r & 1);
+            if (w >= 0 && (called >> w & 1)) pre.when = (failed >> w & 1) ? PRE_FAILED : (int)(holds >> w & 1);
+            bool ran = false;
+            if (decide(e, flows[k], ev, &pre, &ran, err, errlen) != 0) return -1;
+            if (ran) {   /* the rest see what the run changed */
+                i = at[k] + 1;
+                break;
+            }
+        }
     }
     return 0;
 }

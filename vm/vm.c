@@ -952,8 +952,39 @@ static VmStatus fail_early(VmRun *run, VmErrorCode code, const char *message);
 
 #define EXECUTE_RESUME INT32_MIN   /* execute's fn_index for vm_resume */
 
+/* vm_call_batch's state: execute goes on to the next item where a call of
+ * its own would return. */
+typedef struct Batch {
+    const VmBatchItem *items;
+    uint64_t todo;            /* items not yet done, the current one (the lowest) included */
+    uint64_t true_bits;
+    VmEnv env;                /* the batch's, with the current item's inputs and ctx */
+} Batch;
+
+static inline int lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int n = 0;
+    while (!(x & 1)) x >>= 1, n++;
+    return n;
+#endif
+}
+
+/* Binds the batch's next item (its lowest bit): its env; returns it. */
+static inline const VmBatchItem *batch_bind(Batch *b)
+{
+    const VmBatchItem *it = &b->items[lowest_bit(b->todo)];
+    b->env.inputs = it->inputs;
+    b->env.ninputs = it->ninputs;
+    b->env.ctx[CTX_FLOW_NAME] = it->flow_name;
+    b->env.ctx[CTX_FLOW_VERSION] = it->flow_version;
+    return it;
+}
+
 static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, int call_nargs,
-                        const VmEnv *env, const VmHost *host, Value *result)
+                        const VmEnv *env, const VmHost *host, Value *result, Batch *batch)
 {
     VmFrame *frame;
     const VmFunc *fn;
@@ -962,6 +993,7 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
     const Value *K;
     uint64_t budget;
     if (LIKELY(fn_index != EXECUTE_RESUME)) {
+    start_call:
         /* vm_call's work, here rather than in vm_call so that the hot path
          * saves and restores the machine's registers once */
         /* run->budget is written on every way out */
@@ -1459,6 +1491,7 @@ redispatch:
         NEXT();
     CASE(WAIT)
         if (UNLIKELY(RA.tag != VAL_DURATION)) FAIL_KIND("wait", RA);
+        if (UNLIKELY(batch)) FAIL(VMERR_STATE, "a function called in a batch cannot wait");
         run->wait_seconds = RA.as.i > 0 ? RA.as.i : 0;
         frame->pc = (uint32_t)(pc - code);
         run->budget = budget;
@@ -1607,6 +1640,17 @@ failed:
 done:
     run->budget = budget;
     if (result) memcpy(result, &ret, sizeof ret);   /* 16 bytes at once, padding and all */
+    if (batch) {
+        uint64_t bit = batch->todo & (0 - batch->todo);
+        if (ret.tag == VAL_BOOL && ret.as.b) batch->true_bits |= bit;
+        batch->todo ^= bit;
+        if (batch->todo) {
+            const VmBatchItem *it = batch_bind(batch);
+            run = it->run;
+            fn_index = it->fn == EXECUTE_RESUME ? -1 : it->fn;
+            goto start_call;
+        }
+    }
     return VM_DONE;
 
 #undef RA
@@ -1637,7 +1681,7 @@ VmStatus vm_call(VmRun *run, int32_t fn_index, const Value *args, int nargs, con
                  const VmHost *host, Value *result)
 {
     if (UNLIKELY(fn_index == EXECUTE_RESUME)) fn_index = -1;   /* no such function either way */
-    return execute(run, fn_index, args, nargs, env ? env : &empty_env, host, result);
+    return execute(run, fn_index, args, nargs, env ? env : &empty_env, host, result, NULL);
 }
 
 VmStatus vm_resume(VmRun *run, const VmEnv *env, const VmHost *host, Value *result)
@@ -1648,7 +1692,19 @@ VmStatus vm_resume(VmRun *run, const VmEnv *env, const VmHost *host, Value *resu
     run->error.code = VMERR_NONE;
     run->error.message[0] = '\0';
     run->budget = run->limits.instructions;
-    return execute(run, EXECUTE_RESUME, NULL, 0, env ? env : &empty_env, host, result);
+    return execute(run, EXECUTE_RESUME, NULL, 0, env ? env : &empty_env, host, result, NULL);
+}
+
+uint64_t vm_call_batch(const VmBatchItem *items, uint64_t which, const VmEnv *env, const VmHost *host,
+                       uint64_t *failed)
+{
+    *failed = 0;
+    if (!which) return 0;
+    Batch b = { .items = items, .todo = which, .env = *(env ? env : &empty_env) };
+    const VmBatchItem *it = batch_bind(&b);
+    if (execute(it->run, it->fn == EXECUTE_RESUME ? -1 : it->fn, NULL, 0, &b.env, host, NULL, &b) != VM_DONE)
+        *failed = b.todo & (0 - b.todo);
+    return b.true_bits;
 }
 
 /* ============================================================ run state */

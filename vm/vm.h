@@ -108,6 +108,29 @@ void vm_run_free(VmRun *run);
 VmStatus vm_call(VmRun *run, int32_t fn, const Value *args, int nargs, const VmEnv *env,
                  const VmHost *host, Value *result);
 
+/* One function of a batch (vm_call_batch): function `fn` of `run`'s main
+ * artifact, called without arguments, with the batch's env but these
+ * inputs and this flow.name and flow.version (env->ctx). */
+typedef struct VmBatchItem {
+    VmRun *run;
+    int32_t fn;
+    uint32_t ninputs;
+    const Value *inputs;
+    Value flow_name, flow_version;
+} VmBatchItem;
+
+/* Calls items[i] for every bit i of `which` (so at most 64 items), lowest
+ * first, in one entry into the VM: the event, SIM, time and host are bound
+ * once.  Each call is exactly vm_call(run, fn, NULL, 0, env', host, &r) with
+ * env' as above: fresh limits of its own run (budget, memory, depth), its
+ * errors in its run.  Meant for conditions: a function that reaches `wait`
+ * fails (VMERR_STATE).  Returns the bits of the calls that returned true (a
+ * bool); the calls stop at the first that fails: *failed gets its bit (0
+ * when none failed; vm_error of its run says why, until that run is used
+ * again), and the bits above it are not called. */
+uint64_t vm_call_batch(const VmBatchItem *items, uint64_t which, const VmEnv *env, const VmHost *host,
+                       uint64_t *failed);
+
 /* After VM_WAITING: the seconds the run waits for. */
 int64_t vm_wait_seconds(const VmRun *run);
 

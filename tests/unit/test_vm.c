@@ -1158,6 +1158,100 @@ static void test_save_restore(void)
 
 /* ----------------------------------------------------------------- speed */
 
+/* vm_call_batch: per item its run's limits, inputs and flow name; the
+ * calls stop at the first failure, whose run tells why */
+static void test_batch(void)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 1);
+    ABC(RET, 0, 0, 0);
+    int named = b_fn(b, "named", 0, 2);    /* flow.name == "a" */
+    ABC(CTX, 0, CTX_FLOW_NAME, 0);
+    ABX(LOADK, 1, b_const(b, sstr("a")));
+    ABC(EQ, 0, 0, 1);
+    ABC(RET, 0, 1, 0);
+    int input = b_fn(b, "input", 0, 1);    /* the input itself */
+    ABX(INPUT, 0, 0);
+    ABC(RET, 0, 1, 0);
+    int number = b_fn(b, "number", 0, 1);  /* not a bool: not true */
+    ABC(CTX, 0, CTX_FLOW_VERSION, 0);
+    ABC(RET, 0, 1, 0);
+    int loop = b_fn(b, "loop", 0, 1);      /* line 100: ends with the budget error */
+    ASBX(JMP, 0, -1);
+    int waits = b_fn(b, "waits", 0, 1);
+    ABX(LOADK, 0, b_const(b, DU(60)));
+    ABC(WAIT, 0, 0, 0);                    /* line 101 */
+    ABC(RET, 0, 0, 0);
+    int ten = b_fn(b, "ten", 0, 1);        /* 10 instructions, then true */
+    for (int i = 0; i < 9; i++) ABC(LOADB, 0, 1, 0);
+    ABC(RET, 0, 1, 0);
+    b->inputs[0] = (ArtInput){ "flag", "bool", false, { 0 } };
+    b->art.ninputs = 1;
+    Prog p, q, r;
+    char err[256];
+    VmLimits nine = { 0, 9, 0 };
+    CHECK(prog_open(&p, b, NULL, err, sizeof err));
+    CHECK(prog_open(&q, b, NULL, err, sizeof err));
+    CHECK(prog_open(&r, b, &nine, err, sizeof err));
+    Value yes = val_bool(true), no = val_bool(false);
+    VmBatchItem items[8] = {
+        { p.run, named, 1, &yes, sstr("a"), I(1) },
+        { q.run, named, 1, &yes, sstr("b"), I(1) },
+        { p.run, input, 1, &yes, sstr("a"), I(1) },
+        { q.run, input, 1, &no, sstr("a"), I(1) },
+        { p.run, number, 1, &yes, sstr("a"), I(7) },
+        { q.run, ten, 0, NULL, sstr("a"), I(1) },
+        { r.run, ten, 0, NULL, sstr("a"), I(1) },   /* over its run's budget of 9 */
+        { p.run, named, 0, NULL, sstr("a"), I(1) },
+    };
+    uint64_t failed;
+    CHECK(vm_call_batch(items, 0x3f, &env, &host, &failed) == 0x25 && failed == 0);
+    CHECK(vm_instructions(q.run) == 10);
+    CHECK(vm_call_batch(items, 0, &env, &host, &failed) == 0 && failed == 0);
+    /* a failure stops the batch: the item after it is not called */
+    CHECK(vm_call_batch(items, 0xe1, &env, &host, &failed) == 0x21 && failed == 0x40);
+    CHECK(vm_error(r.run)->code == VMERR_BUDGET && vm_error(r.run)->line == 109);
+    CHECK_STR(vm_error(r.run)->function, "ten");
+    CHECK(vm_instructions(r.run) == 9);
+    /* an input the item does not give */
+    items[7].fn = input;
+    CHECK(vm_call_batch(items + 5, 0x5, &env, &host, &failed) == 0x1 && failed == 0x4);
+    CHECK(vm_error(p.run)->code == VMERR_TYPE);
+    /* a loop ends with the budget error, named; wait is refused */
+    items[0].fn = loop;
+    CHECK(vm_call_batch(items, 0x3, &env, &host, &failed) == 0 && failed == 0x1);
+    CHECK(vm_error(p.run)->code == VMERR_BUDGET && vm_error(p.run)->line == 100);
+    CHECK_STR(vm_error(p.run)->artifact, "t");
+    items[0].fn = waits;
+    CHECK(vm_call_batch(items, 0x3, &env, &host, &failed) == 0 && failed == 0x1);
+    CHECK(vm_error(p.run)->code == VMERR_STATE && vm_error(p.run)->line == 101);
+    items[0].fn = 99;
+    CHECK(vm_call_batch(items, 0x3, &env, &host, &failed) == 0 && failed == 0x1);
+    CHECK(vm_error(p.run)->code == VMERR_TYPE);
+    /* the runs go on as usual afterwards */
+    Value result;
+    CHECK(vm_call(p.run, named, NULL, 0, &env, &host, &result) == VM_DONE && result.tag == VAL_BOOL);
+    prog_close(&p);
+    prog_close(&q);
+    prog_close(&r);
+    b_free(b);
+
+    /* the memory cap of the item's run */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 2);
+    ABX(LOADK, 0, b_const(b, sstr("0123456789abcdef")));
+    ABC(MOVE, 1, 0, 0);
+    ABC(CONCAT, 0, 0, 2);
+    ASBX(JMP, 0, -3);
+    VmLimits small = { 100000, 0, 0 };
+    CHECK(prog_open(&p, b, &small, err, sizeof err));
+    VmBatchItem grow = { p.run, 0, 0, NULL, sstr("a"), I(1) };
+    CHECK(vm_call_batch(&grow, 1, &env, &host, &failed) == 0 && failed == 1);
+    CHECK(vm_error(p.run)->code == VMERR_MEMORY && vm_error(p.run)->line == 102);
+    prog_close(&p);
+    b_free(b);
+}
+
 /* when event.used >= 60% of sim.quota and sim.status == "active" */
 static void test_speed(void)
 {
@@ -1219,6 +1313,7 @@ int main(void)
     test_depth();
     test_wait_in_place();
     test_save_restore();
+    test_batch();
     test_speed();
     arena_free(&scratch);
     arena_free(&world);
