@@ -2,7 +2,8 @@
 # deliver.sh - webhook deliveries per second: `flowvm deliver` with 64 in
 # flight against a local HTTPS receiver that is not the bottleneck (nginx
 # answering 204, one worker process), beside `curl --parallel --parallel-max 64`
-# posting the same body the same number of times in the same run.
+# posting the same request (flowvm's envelope and headers, caught once) the
+# same number of times in the same run.
 #
 #   bench/deliver.sh               N=20000 deliveries, RUNS=3 rounds (medians)
 #   N=50000 RUNS=5 bench/deliver.sh
@@ -74,17 +75,41 @@ echo '{"id":"e1","type":"data.usage","iccid":"89441000300000000012","time":"2026
 template=$(sqlite3 "$db" "SELECT id FROM outbox WHERE kind = 'webhook'")
 sqlite3 "$db" "UPDATE outbox SET state = 'sent' WHERE id = $template"
 cp "$db" "$tmp/base.db"
-# the body curl posts: an envelope of the same size as flowvm's
-"$flowvm" --db "$db" deliver list >/dev/null
-/usr/bin/python3 - "$tmp/body.json" <<'PY'
-import json, sys
-env = {"type": "flow.bench_hook.triggered", "id": "msg_" + "0" * 32, "timestamp": "2026-02-01T10:00:00Z",
-       "data": {"flow": {"name": "bench_hook", "version": 1}, "run": 1,
-                "event": {"id": "e1", "type": "data.usage", "time": "2026-02-01T10:00:00Z", "data": {"used": 5000000}},
-                "sim_card": {"iccid": "89441000300000000012", "status": "active", "quota": 1000000000},
-                "params": {"iccid": "89441000300000000012", "used": 5000000, "note": "a benchmark delivery"}}}
-open(sys.argv[1], "w").write(json.dumps(env))
+# what curl posts: the very request flowvm sends (envelope and headers),
+# caught by a one-request HTTPS receiver from a copy of the store whose
+# template row is pending and points at it
+cp "$tmp/base.db" "$tmp/catch.db"
+/usr/bin/python3 - "$tmp" <<'PY' &
+import http.server, ssl, sys
+tmp = sys.argv[1]
+class Catch(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        open(tmp + "/body.json", "wb").write(body)
+        with open(tmp + "/headers.cfg", "w") as f:
+            for name in ("User-Agent", "Content-Type", "webhook-id", "webhook-timestamp", "webhook-signature"):
+                f.write('header = "%s: %s"\n' % (name, self.headers[name]))
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(tmp + "/cert.pem", tmp + "/key.pem")
+server = http.server.HTTPServer(("127.0.0.1", 0), Catch)
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.timeout = 20
+open(tmp + "/catch.port.tmp", "w").write(str(server.server_address[1]))
+__import__("os").rename(tmp + "/catch.port.tmp", tmp + "/catch.port")
+server.handle_request()
 PY
+catcher=$!
+for _ in $(seq 50); do [ -s "$tmp/catch.port" ] && break; sleep 0.1; done
+curl_url=https://127.0.0.1:$(cat "$tmp/catch.port")/hook
+sqlite3 "$tmp/catch.db" "UPDATE outbox SET state = 'pending', next_attempt = 0, body = replace(body, '$url', '$curl_url') WHERE id = $template;
+    UPDATE webhook_endpoints SET url = '$curl_url' WHERE url = '$url'"
+"$flowvm" --db "$tmp/catch.db" deliver --once --quiet --ca-file "$tmp/cert.pem" >/dev/null 2>&1
+wait "$catcher"
+[ -s "$tmp/body.json" ] && [ -s "$tmp/headers.cfg" ] || { echo "deliver.sh: the request flowvm sends was not caught" >&2; exit 1; }
 for ((i = 0; i < n; i++)); do echo "url = \"$url\""; done > "$tmp/urls.cfg"
 
 # CPU seconds nginx's workers have used so far
@@ -108,7 +133,7 @@ for ((r = 1; r <= runs; r++)); do
     rss+=("$(cut -d" " -f1 "$tmp/rss")"); [ -n "${VERBOSE:-}" ] && echo "flowvm: peak KB, wall, user, sys: $(cat "$tmp/rss")"
     c2=$(nginx_cpu)
     t0=$(date +%s.%N)
-    ${CURL_PROFILE:-} /usr/bin/time -f "%M %e %U %S" -o "$tmp/curl.rss" curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -H 'Content-Type: application/json' \
+    ${CURL_PROFILE:-} /usr/bin/time -f "%M %e %U %S" -o "$tmp/curl.rss" curl -s --parallel --parallel-max 64 --cacert "$tmp/cert.pem" -K "$tmp/headers.cfg" \
         --data-binary @"$tmp/body.json" -K "$tmp/urls.cfg" -o /dev/null -w '%{http_code}\n' > "$tmp/codes" 2>/dev/null || true
     t1=$(date +%s.%N)
     c3=$(nginx_cpu)
