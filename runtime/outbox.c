@@ -4,7 +4,7 @@
  * A pass: claim due rows (a transaction), start as many as the engine has
  * room for, move the engine on, and record finished attempts in batches (one
  * transaction per batch).  Jobs own every string their transfer reads until
- * it is recorded.  Memory is bounded by OBX_BATCH jobs.
+ * it is recorded.  Memory is bounded by OBX_JOBS jobs.
  */
 #include "outbox.h"
 
@@ -70,7 +70,7 @@ typedef struct Val {
 
 /* The rows of one kind waiting for their statement, ncols values each. */
 typedef struct Rows {
-    Val v[OBX_BATCH * 7];
+    Val v[OBX_JOBS * 7];
     int n;
 } Rows;
 
@@ -85,7 +85,7 @@ typedef struct Worker {
     const ObxOptions *opt;
     ObxStats *stats;
     DlvEngine *engine;
-    Job *jobs[OBX_BATCH];
+    Job *jobs[OBX_JOBS];
     int njobs;
     uint64_t seed;
     char *err;
@@ -98,9 +98,9 @@ typedef struct Worker {
     pthread_cond_t store_wake, net_wake;
     bool quit;                     /* the store thread is done: the network thread returns */
     bool failed;                   /* the store thread stopped on an error (err) */
-    Job *net_done[OBX_BATCH];      /* network thread: finished, not yet handed back */
-    Job *pool;                     /* OBX_BATCH jobs, allocated once */
-    Job *spare[OBX_BATCH];         /* the pool's free ones (store thread) */
+    Job *net_done[OBX_JOBS];       /* network thread: finished, not yet handed back */
+    Job *pool;                     /* OBX_JOBS jobs, allocated once */
+    Job *spare[OBX_JOBS];         /* the pool's free ones (store thread) */
     int nspare;
     int nnet_done;
     Rows *rows;                    /* [VS_KINDS] */
@@ -560,10 +560,14 @@ static sqlite3_stmt *values_stmt(Worker *w, int kind, int k)
     char *sql = malloc(cap);
     if (!sql) return NULL;
     size_t len = (size_t)snprintf(sql, cap, "%s", vs_shape[kind].head);
-    for (int r = 0, n = 1; r < rows; r++) {
-        sql[len++] = r ? ',' : '(';
-        if (r) sql[len++] = '(';
-        for (int c = 0; c < ncols; c++, n++) len += (size_t)snprintf(sql + len, cap - len, c ? ",?%d" : "?%d", n);
+    /* plain ?s, numbered in order: ?NNN would make the prepare quadratic */
+    for (int r = 0; r < rows; r++) {
+        if (r) sql[len++] = ',';
+        sql[len++] = '(';
+        for (int c = 0; c < ncols; c++) {
+            if (c) sql[len++] = ',';
+            sql[len++] = '?';
+        }
         sql[len++] = ')';
     }
     snprintf(sql + len, cap - len, "%s", vs_shape[kind].tail);
@@ -897,7 +901,7 @@ static void *store_thread(void *arg)
     max = max < 1 ? 1 : max > DLV_IN_FLIGHT_MAX ? DLV_IN_FLIGHT_MAX : max;
     bool drained = false;           /* nothing due was left at the last claim */
     int64_t last_flush_ms = mono_ms(), next_claim_ms = 0;
-    Job *batch[OBX_BATCH];
+    Job *batch[OBX_JOBS];
     pthread_mutex_lock(&w->lock);
     for (;;) {
         bool stopping = options->stop && *options->stop;
@@ -913,14 +917,16 @@ static void *store_thread(void *arg)
         /* claim in chunks, when fewer than a window's worth wait to start;
          * after a claim found nothing, again once every job is recorded and
          * 200 ms have passed (--once: stop then) */
-        bool want_claim = !stopping && unstarted < max && (w->njobs <= OBX_BATCH - max || w->njobs == 0) &&
+        int room = OBX_JOBS - w->njobs;
+        if (room > OBX_BATCH) room = OBX_BATCH;
+        if (room > 3 * max - unstarted) room = 3 * max - unstarted;
+        bool want_claim = !stopping && unstarted < 2 * max && (room >= (max < OBX_BATCH ? max : OBX_BATCH) / 2 || w->njobs == 0) &&
                           !(drained && (w->njobs > 0 || now_ms < next_claim_ms));
         /* record in batches: a transaction per OBX_FLUSH_EVERY finished jobs,
          * or OBX_FLUSH_MS after the last, or whenever nothing is in flight */
-        bool want_flush = finished > 0 && (finished >= OBX_FLUSH_EVERY || flying == 0 || w->njobs == OBX_BATCH ||
+        bool want_flush = finished > 0 && (finished >= OBX_FLUSH_EVERY || flying == 0 || w->njobs == OBX_JOBS ||
                                            now_ms - last_flush_ms >= OBX_FLUSH_MS);
         if (want_claim) {
-            int room = OBX_BATCH - w->njobs;
             pthread_mutex_unlock(&w->lock);
             int got = claim(w, batch, room, now_of(options));
             pthread_mutex_lock(&w->lock);
@@ -1015,8 +1021,8 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     RAND_bytes((unsigned char *)&w.seed, sizeof w.seed);
     w.engine = dlv_new(&options->config, on_done, &w);
     w.rows = calloc(VS_KINDS, sizeof *w.rows);
-    w.pool = calloc(OBX_BATCH, sizeof *w.pool);
-    for (int i = 0; w.pool && i < OBX_BATCH; i++) w.spare[w.nspare++] = &w.pool[i];
+    w.pool = calloc(OBX_JOBS, sizeof *w.pool);
+    for (int i = 0; w.pool && i < OBX_JOBS; i++) w.spare[w.nspare++] = &w.pool[i];
     if (!w.engine || !w.rows || !w.pool) {
         dlv_free(w.engine);
         free(w.rows);

@@ -20,6 +20,7 @@
 #include "store.h"
 
 #define OBX_BATCH 256              /* rows claimed at once */
+#define OBX_JOBS (DLV_IN_FLIGHT_MAX + OBX_BATCH)   /* jobs from claim to recording at most */
 #define OBX_LEASE_MARGIN 60        /* seconds a claim outlives the total timeout */
 
 typedef struct ObxOptions {
