@@ -1,10 +1,11 @@
 /*
  * outbox.c - the delivery worker over the store.  See outbox.h.
  *
- * A pass: claim due rows (a transaction), start as many as the engine has
- * room for, move the engine on, and record finished attempts in batches (one
- * transaction per batch).  Jobs own every string their transfer reads until
- * it is recorded.  Memory is bounded by OBX_JOBS jobs.
+ * Two threads (see "the two threads" below): the calling thread moves the
+ * transfers; a store thread claims due rows and records finished attempts in
+ * batches, a transaction for each batch, which also claims when rows are
+ * needed.  Jobs own every string their transfer reads until it is recorded.
+ * Memory is bounded by OBX_JOBS jobs.
  */
 #include "outbox.h"
 
@@ -113,10 +114,35 @@ static int64_t now_of(const ObxOptions *opt)
 
 static void rfc3339(int64_t t, char out[32])
 {
-    time_t when = (time_t)t;
-    struct tm tm;
-    gmtime_r(&when, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* the civil date of day t / 86400 (H. Hinnant's days_from_civil
+     * inverted): no gmtime_r, whose time zone lock every call takes */
+    int64_t days = t / 86400, secs = t % 86400;
+    if (secs < 0) secs += 86400, days--;
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int day = (int)(doy - (153 * mp + 2) / 5 + 1), month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    int64_t year = yoe + era * 400 + (month <= 2);
+    if (year < 0 || year > 9999) {
+        time_t when = (time_t)t;
+        struct tm tm;
+        gmtime_r(&when, &tm);
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return;
+    }
+    int v[6] = { (int)year, month, day, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60) };
+    static const char sep[6] = { '-', '-', 'T', ':', ':', 'Z' };
+    char *p = out;
+    for (int i = 0; i < 6; i++) {
+        if (i == 0) *p++ = (char)('0' + v[0] / 1000), *p++ = (char)('0' + v[0] / 100 % 10);
+        *p++ = (char)('0' + v[i] / 10 % 10);
+        *p++ = (char)('0' + v[i] % 10);
+        *p++ = sep[i];
+    }
+    *p = '\0';
 }
 
 static char *dup_text(const unsigned char *text)
@@ -146,7 +172,7 @@ static void job_free(Worker *w, Job *job)
     if (!job) return;
     free(job->url);
     free(job->body);
-    curl_slist_free_all(job->headers);
+    free(job->headers);               /* one block (prepare_webhook) */
     cJSON_Delete(job->action_json);
     free_list(job->rcpts, job->nrcpts);
     free_list(job->to, job->nto);
@@ -347,18 +373,28 @@ static int prepare_webhook(Worker *w, Job *job, sqlite3_stmt *row)
     }
     job->body = b.data;
 
-    char line[WHK_HEADER_MAX + 32], sig[WHK_HEADER_MAX];
+    char sig[WHK_HEADER_MAX];
     int64_t ts = job->attempt_time;
     if (!job->failed[0] && whk_signature_header(secrets, job->delivery_id, ts, job->body, strlen(job->body), sig) != 0)
         snprintf(job->failed, sizeof job->failed, "the endpoint's secret is not valid");
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    snprintf(line, sizeof line, "webhook-id: %s", job->delivery_id);
-    h = curl_slist_append(h, line);
-    snprintf(line, sizeof line, "webhook-timestamp: %lld", (long long)ts);
-    h = curl_slist_append(h, line);
-    snprintf(line, sizeof line, "webhook-signature: %s", job->failed[0] ? "" : sig);
-    h = curl_slist_append(h, line);
+    /* the extra header lines: a curl_slist of five nodes and their texts in
+     * one allocation (libcurl only reads the list; job_free frees it) */
+    char lines[WHK_HEADER_MAX + 160];
+    int len = snprintf(lines, sizeof lines, "Content-Type: application/json%cExpect:%cwebhook-id: %s%cwebhook-timestamp: %lld%c"
+                       "webhook-signature: %s", 0, 0, job->delivery_id, 0, (long long)ts, 0, job->failed[0] ? "" : sig);
+    if (len < 0 || (size_t)len >= sizeof lines) len = (int)sizeof lines - 1;
+    struct curl_slist *h = malloc(5 * sizeof *h + (size_t)len + 1);
+    if (!h) {
+        snprintf(w->err, w->errlen, "out of memory");
+        return -1;
+    }
+    char *text = memcpy((char *)(h + 5), lines, (size_t)len + 1);
+    text[len] = '\0';
+    for (int i = 0; i < 5; i++) {
+        h[i].data = text;
+        h[i].next = i < 4 ? &h[i + 1] : NULL;
+        text += strlen(text) + 1;
+    }
     job->headers = h;
     return 0;
 }
@@ -656,11 +692,11 @@ static void new_delivery_id(Worker *w, char out[40])
 }
 
 /* Claims up to `room` due rows into out[] (jobs not yet seen by the
- * network thread).  Returns how many, or -1 (none kept). */
-static int claim(Worker *w, Job **out, int room, int64_t now)
+ * network thread), inside the open transaction.  Returns how many, or -1
+ * (none kept; the caller rolls back). */
+static int claim_rows(Worker *w, Job **out, int room, int64_t now)
 {
     int claimed = 0, rc;
-    if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
     free(w->cached_url);
     w->cached_url = NULL;
     w->cached_org = -1;
@@ -695,13 +731,10 @@ static int claim(Worker *w, Job **out, int room, int64_t now)
         v[2] = vtext(out[i]->delivery_id);
     }
     if (run_rows(w, VS_CLAIM) != 0) goto fail;
-    if (store_commit(w->store, w->err, w->errlen) != 0) goto freed;
     return claimed;
 fail:
     if (st) sqlite3_reset(st);
     if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
-    store_rollback(w->store);
-freed:
     for (int i = 0; i < claimed; i++) job_free(w, out[i]);
     return -1;
 }
@@ -848,20 +881,33 @@ static int record(Worker *w, Job *job)
     return 0;
 }
 
-/* Records the given finished jobs in one transaction (store thread). */
-static int flush(Worker *w, Job **done, int n)
+/* One transaction of the store thread: records the given finished jobs,
+ * then claims up to `room` due rows into fresh[] (*got of them).  0, or -1
+ * with w->err set (nothing written, no job claimed). */
+static int step(Worker *w, Job **done, int ndone, Job **fresh, int room, int64_t now, int *got)
 {
+    *got = 0;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) rc = record(w, done[i]);
-    if (rc == 0) rc = write_batch(w);
+    for (int i = 0; i < ndone && rc == 0; i++) rc = record(w, done[i]);
+    if (rc == 0 && ndone > 0) rc = write_batch(w);
     for (int kind = 0; kind < VS_KINDS; kind++) w->rows[kind].n = 0;
+    if (rc == 0 && room > 0) {
+        int n = claim_rows(w, fresh, room, now);
+        if (n < 0) rc = -1;
+        else *got = n;
+    }
     if (rc != 0) {
         if (!w->err[0]) snprintf(w->err, w->errlen, "store: %s", store_errmsg(w->store));
         store_rollback(w->store);
         return -1;
     }
-    return store_commit(w->store, w->err, w->errlen);
+    if (store_commit(w->store, w->err, w->errlen) != 0) {
+        for (int i = 0; i < *got; i++) job_free(w, fresh[i]);
+        *got = 0;
+        return -1;
+    }
+    return 0;
 }
 
 /* ============================================================ the two threads
@@ -901,7 +947,7 @@ static void *store_thread(void *arg)
     max = max < 1 ? 1 : max > DLV_IN_FLIGHT_MAX ? DLV_IN_FLIGHT_MAX : max;
     bool drained = false;           /* nothing due was left at the last claim */
     int64_t last_flush_ms = mono_ms(), next_claim_ms = 0;
-    Job *batch[OBX_JOBS];
+    Job *done[OBX_JOBS], *fresh[OBX_BATCH];
     pthread_mutex_lock(&w->lock);
     for (;;) {
         bool stopping = options->stop && *options->stop;
@@ -926,38 +972,37 @@ static void *store_thread(void *arg)
          * or OBX_FLUSH_MS after the last, or whenever nothing is in flight */
         bool want_flush = finished > 0 && (finished >= OBX_FLUSH_EVERY || flying == 0 || w->njobs == OBX_JOBS ||
                                            now_ms - last_flush_ms >= OBX_FLUSH_MS);
-        if (want_claim) {
-            pthread_mutex_unlock(&w->lock);
-            int got = claim(w, batch, room, now_of(options));
-            pthread_mutex_lock(&w->lock);
-            if (got < 0) break;
-            drained = got == 0;
-            if (drained) next_claim_ms = mono_ms() + 200;
-            for (int i = 0; i < got; i++) w->jobs[w->njobs++] = batch[i];
-            if (got > 0) {
-                pthread_cond_signal(&w->net_wake);
-                dlv_wakeup(w->engine);
-            }
-            continue;
-        }
-        if (want_flush) {
-            int n = 0;
+        if (want_claim || want_flush) {
+            /* a claim records what is finished in its transaction too */
+            int ndone = 0;
             for (int i = 0; i < w->njobs; i++)
                 if (w->jobs[i]->done) {
                     w->jobs[i]->recorded = true;   /* others may be done by the time it is */
-                    batch[n++] = w->jobs[i];
+                    done[ndone++] = w->jobs[i];
                 }
             pthread_mutex_unlock(&w->lock);
-            int rc = flush(w, batch, n);
+            int got = 0;
+            int rc = step(w, done, ndone, fresh, want_claim ? room : 0, now_of(options), &got);
             pthread_mutex_lock(&w->lock);
             if (rc != 0) break;
-            last_flush_ms = mono_ms();
-            int kept = 0;
-            for (int i = 0; i < w->njobs; i++) {
-                if (w->jobs[i]->recorded) job_free(w, w->jobs[i]);
-                else w->jobs[kept++] = w->jobs[i];
+            if (ndone > 0) {
+                last_flush_ms = mono_ms();
+                int kept = 0;
+                for (int i = 0; i < w->njobs; i++) {
+                    if (w->jobs[i]->recorded) job_free(w, w->jobs[i]);
+                    else w->jobs[kept++] = w->jobs[i];
+                }
+                w->njobs = kept;
             }
-            w->njobs = kept;
+            if (want_claim) {
+                drained = got == 0;
+                if (drained) next_claim_ms = mono_ms() + 200;
+                for (int i = 0; i < got; i++) w->jobs[w->njobs++] = fresh[i];
+                if (got > 0) {
+                    pthread_cond_signal(&w->net_wake);
+                    dlv_wakeup(w->engine);
+                }
+            }
             continue;
         }
         int64_t wait_ms = OBX_FLUSH_MS;
