@@ -256,7 +256,14 @@ static void common_options(Transfer *t, const NetPolicy *policy, bool smtp)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->total_timeout_ms);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    if (c->ca_file) {
+        /* the file is the trust anchors, without libcurl's default CA
+         * directory: then libcurl also keeps the parsed store in the multi
+         * handle (CURLOPT_CA_CACHE_TIMEOUT) instead of loading the file for
+         * every connection */
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    }
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

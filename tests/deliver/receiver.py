@@ -71,6 +71,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+# a backlog for a worker's whole window connecting at once (socketserver's
+# default of 5 drops the rest, whose TLS handshakes may then time out)
+ThreadingHTTPServer.request_queue_size = 256
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
