@@ -270,8 +270,12 @@ static void puts_(Buf *b, const char *text)
 
 static void put_int(Buf *b, int64_t v)
 {
-    char num[24];
-    put(b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)v));
+    char num[24], *p = num + sizeof num;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    put(b, p, (size_t)(num + sizeof num - p));
 }
 
 static void put_string(Buf *b, const char *text)
@@ -297,6 +301,199 @@ static void put_json(Buf *b, sqlite3_stmt *row, int i, const char *fallback)
 {
     const char *text = (const char *)sqlite3_column_text(row, i);
     puts_(b, text && (*text == '{' || *text == '[') ? text : fallback);
+}
+
+/* The SIM's record as SIMS_DOC_SQL makes it (the stored doc, and when the
+ * SIM has usage, json_set of its three fields), merged here rather than by
+ * json_set in the claim's SELECT, which parsed and re-rendered every doc
+ * (a sixth of the store thread's instructions).  Like json_set: the first
+ * member of each name replaced, missing ones appended in order, whitespace
+ * outside strings dropped.  Anything unusual (not an object, escaped
+ * names, values not integers) is left to json_set itself. */
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    return p;
+}
+
+/* The end of the string starting at p (a quote), or NULL. */
+static const char *skip_string(const char *p)
+{
+    for (p++;; p++) {
+        p += strcspn(p, "\"\\");
+        if (*p == '"') return p + 1;
+        if (!*p || !*++p) return NULL;   /* *p was a backslash: skip what it escapes */
+    }
+}
+
+/* The end of the value starting at p, or NULL when it is not one. */
+static const char *skip_value(const char *p)
+{
+    if (*p == '"') return skip_string(p);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        do {
+            if (*p == '"') {
+                if (!(p = skip_string(p))) return NULL;
+                continue;
+            }
+            if (*p == '{' || *p == '[') depth++;
+            else if (*p == '}' || *p == ']') depth--;
+            else if (!*p) return NULL;
+            p++;
+        } while (depth > 0);
+        return p;
+    }
+    const char *start = p;
+    while (*p && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+    return p > start ? p : NULL;
+}
+
+static bool has_ws(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        if (*p == '"') p = skip_string(p) - 1;
+        else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') return true;
+    }
+    return false;
+}
+
+/* Copies [p, end) without the whitespace outside strings. */
+static void put_min(Buf *b, const char *p, const char *end)
+{
+    while (p < end) {
+        const char *run = p;
+        if (*p == '"') {
+            p = skip_string(p);
+            put(b, run, (size_t)(p - run));
+            continue;
+        }
+        while (p < end && *p != '"' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+        put(b, run, (size_t)(p - run));
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    }
+}
+
+static bool merge_doc(Buf *b, const char *doc, sqlite3_stmt *row)
+{
+    static const char *const names[3] = { "month_usage", "data_left", "days_left" };
+    for (int i = 0; i < 3; i++)
+        if (sqlite3_column_type(row, 20 + i) != SQLITE_INTEGER) return false;
+    const char *p = skip_ws(doc);
+    if (*p != '{') return false;
+    size_t mark = b->len;
+    {
+        /* a compact doc (as the store writes them): copied in runs around
+         * the values replaced */
+        const char *at[3] = { NULL, NULL, NULL }, *until[3] = { NULL, NULL, NULL }, *q = p + 1;
+        bool ok = true, any = false;
+        while (ok && *q != '}') {
+            if (any) ok = *q++ == ',';
+            const char *name_end = ok && *q == '"' ? skip_string(q) : NULL;
+            if (!name_end || memchr(q, '\\', (size_t)(name_end - q)) || *name_end != ':') {
+                ok = false;
+                break;
+            }
+            const char *value_end = skip_value(name_end + 1);
+            if (!value_end) {
+                ok = false;
+                break;
+            }
+            for (int i = 0; i < 3; i++)
+                if (!at[i] && (size_t)(name_end - q) == strlen(names[i]) + 2 && memcmp(q + 1, names[i], strlen(names[i])) == 0)
+                    at[i] = name_end + 1, until[i] = value_end;
+            if (value_end[-1] == '}' || value_end[-1] == ']') ok = !has_ws(name_end + 1, value_end);
+            any = true;
+            q = value_end;
+        }
+        if (ok && p == doc && q[1] == '\0') {
+            const char *from = p;
+            for (;;) {   /* the replaced values in the doc's order */
+                int next = -1;
+                for (int i = 0; i < 3; i++)
+                    if (at[i] && at[i] >= from && (next < 0 || at[i] < at[next])) next = i;
+                if (next < 0) break;
+                put(b, from, (size_t)(at[next] - from));
+                put_int(b, sqlite3_column_int64(row, 20 + next));
+                from = until[next];
+            }
+            put(b, from, (size_t)(q - from));
+            for (int i = 0; i < 3; i++) {
+                if (at[i]) continue;
+                if (any) put(b, ",", 1);
+                any = true;
+                put_string(b, names[i]);
+                put(b, ":", 1);
+                put_int(b, sqlite3_column_int64(row, 20 + i));
+            }
+            put(b, "}", 1);
+            return true;
+        }
+    }
+    bool set[3] = { false, false, false }, first = true;
+    put(b, "{", 1);
+    p = skip_ws(p + 1);
+    while (*p != '}') {
+        if (!first) {
+            if (*p != ',') goto undo;
+            p = skip_ws(p + 1);
+        }
+        const char *name = p, *name_end = *p == '"' ? skip_string(p) : NULL;
+        if (!name_end || memchr(name, '\\', (size_t)(name_end - name))) goto undo;
+        p = skip_ws(name_end);
+        if (*p != ':') goto undo;
+        const char *value = skip_ws(p + 1), *value_end = skip_value(value);
+        if (!value_end) goto undo;
+        p = skip_ws(value_end);
+        if (!first) put(b, ",", 1);
+        first = false;
+        put(b, name, (size_t)(name_end - name));
+        put(b, ":", 1);
+        int which = -1;
+        for (int i = 0; i < 3; i++)
+            if (!set[i] && (size_t)(name_end - name) == strlen(names[i]) + 2 && memcmp(name + 1, names[i], strlen(names[i])) == 0)
+                which = i;
+        if (which >= 0) {
+            set[which] = true;
+            put_int(b, sqlite3_column_int64(row, 20 + which));
+        } else {
+            put_min(b, value, value_end);
+        }
+    }
+    if (*skip_ws(p + 1)) goto undo;   /* something after the object */
+    for (int i = 0; i < 3; i++) {
+        if (set[i]) continue;
+        if (!first) put(b, ",", 1);
+        first = false;
+        put_string(b, names[i]);
+        put(b, ":", 1);
+        put_int(b, sqlite3_column_int64(row, 20 + i));
+    }
+    put(b, "}", 1);
+    return true;
+undo:
+    b->len = mark;
+    if (b->data) b->data[mark] = '\0';
+    return false;
+}
+
+static void put_sim_doc(Worker *w, Buf *b, sqlite3_stmt *row)
+{
+    const char *doc = (const char *)sqlite3_column_text(row, 16);
+    if (!doc || sqlite3_column_type(row, 19) == SQLITE_NULL) {
+        put_json(b, row, 16, "null");
+        return;
+    }
+    if (merge_doc(b, doc, row)) return;
+    sqlite3_stmt *st = store_stmt(w->store, "SELECT json_set(?1, '$.month_usage', ?2, '$.data_left', ?3, '$.days_left', ?4)");
+    const char *merged = NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, doc, -1, SQLITE_TRANSIENT);
+        for (int i = 0; i < 3; i++) sqlite3_bind_value(st, 2 + i, sqlite3_column_value(row, 20 + i));
+        if (sqlite3_step(st) == SQLITE_ROW) merged = (const char *)sqlite3_column_text(st, 0);
+    }
+    puts_(b, merged && (*merged == '{' || *merged == '[') ? merged : "null");
+    if (st) sqlite3_reset(st);
 }
 
 static const char *column(sqlite3_stmt *row, int i)
@@ -362,7 +559,7 @@ static int prepare_webhook(Worker *w, Job *job, sqlite3_stmt *row)
         put_json(&b, row, 15, "{}");
     }
     puts_(&b, "},\"sim_card\":");
-    put_json(&b, row, 16, "null");
+    put_sim_doc(w, &b, row);
     puts_(&b, ",\"params\":");
     put_json(&b, row, 18, "{}");
     puts_(&b, "}}");
@@ -665,7 +862,8 @@ static int run_rows(Worker *w, int kind)
 
 static const char claim_sql[] =
     "SELECT o.id, o.action, o.kind, o.body, o.attempts, o.delivery_id, f.org, f.name, v.number, r.id, r.iccid,"
-    " a.time, e.key, e.type, e.time, e.payload, " SIMS_DOC_SQL("s", "u") ", json_extract(o.body, '$.url'), json_extract(o.body, '$.params')"
+    " a.time, e.key, e.type, e.time, e.payload, s.doc, json_extract(o.body, '$.url'), json_extract(o.body, '$.params'),"
+    " u.sim, u.month_usage, u.data_left, u.days_left"
     " FROM outbox o JOIN actions a ON a.id = o.action JOIN runs r ON r.id = a.run"
     " JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow"
     " LEFT JOIN events e ON e.id = r.event LEFT JOIN sims s ON s.iccid = r.iccid AND r.iccid != ''"

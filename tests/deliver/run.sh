@@ -125,6 +125,23 @@ expect_eq "params" "89441000300000000012 5000000" "$(env 'e["data"]["params"]["i
 expect_eq "the event" "e1 data.usage" "$(env 'e["data"]["event"]["id"], e["data"]["event"]["type"]')"
 expect_eq "the SIM card" "89441000300000000012" "$(env 'e["data"]["sim_card"]["iccid"]')"
 expect_eq "the run" "$(q "SELECT run FROM actions WHERE id = (SELECT action FROM outbox WHERE id = $id)")" "$(env 'e["data"]["run"]')"
+# sim_card, byte for byte, is the stored doc with the usage fields json_set (as SIMS_DOC_SQL makes it)
+sim_doc() { q "SELECT CASE WHEN u.sim IS NULL THEN s.doc ELSE json_set(s.doc, '\$.month_usage', u.month_usage, '\$.data_left',
+                 u.data_left, '\$.days_left', u.days_left) END FROM sims s LEFT JOIN sim_usage u ON u.sim = s.id
+               WHERE s.iccid = '89441000300000000012'"; }
+raw_sim_card() { printf '%s' "$1" | "$py" -c 'import json,sys; b=sys.stdin.read(); i=b.index("\"sim_card\":")+11; print(b[i:json.JSONDecoder().raw_decode(b, i)[1]])'; }
+expect_eq "the SIM card with its usage, as json_set makes it" "$(sim_doc)" "$(raw_sim_card "$body")"
+expect_eq "the SIM has usage" 1 "$(q "SELECT count(*) FROM sim_usage u JOIN sims s ON s.id = u.sim WHERE s.iccid = '89441000300000000012'")"
+doc_before=$(q "SELECT doc FROM sims WHERE iccid = '89441000300000000012'")
+for doc in '{ "iccid" : "89441000300000000012", "x": { "a" : [1, 2, "y z \" }"] }, "data_left": 1, "data_left" : 2 }' \
+           '{}' '{"days_left": "thirty", "month_usage": 7}' '[1, 2]'; do
+    q "UPDATE sims SET doc = '$doc' WHERE iccid = '89441000300000000012'"
+    id=$(hook "$base/ok")
+    deliver --now $T >/dev/null
+    got=$(grep '"/ok"' "$tmp/hooks.log" | tail -1 | "$py" -c 'import json,sys; print(json.load(sys.stdin)["body"])')
+    expect_eq "sim_card of the doc $doc" "$(sim_doc)" "$(raw_sim_card "$got")"
+done
+q "UPDATE sims SET doc = '$doc_before' WHERE iccid = '89441000300000000012'"
 expect_eq "timestamp header is the clock's" "$T" "$(printf '%s' "$line" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["ts"])')"
 expect_eq "the attempt recorded" "1|204" "$(q "SELECT number || '|' || status FROM delivery_attempts WHERE outbox = $id")"
 expect_eq "the result per recipient" "done" "$(q "SELECT status FROM action_results r JOIN outbox o ON o.action = r.action WHERE o.id = $id")"
