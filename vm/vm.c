@@ -74,6 +74,8 @@ typedef struct VmFunc {
     uint32_t ncode;
     uint8_t nparams, nregs;
     uint8_t nclear;           /* registers a call sets to nil before the function runs */
+    bool reads_item;          /* may read what a batch item binds (INPUT, CTX, or through a CALL) */
+    bool setup;               /* a call has more to do than start it: nparams, nclear or reads_item */
     const uint8_t *clear;     /* their numbers */
     const Value *k;
     const VmModule *mod;
@@ -487,9 +489,14 @@ static int prepare_function(VmFunc *fn)
     uint32_t nclear = 0;
     for (uint32_t r = fn->nparams; r < fn->nregs; r++)
         if (regs_has(&clear, r)) regs[nclear++] = (uint8_t)r;
+    for (uint32_t pc = 0; pc < fn->ncode; pc++) {
+        Opcode op = INS_OP(fn->original[pc]);
+        if (op == OP_INPUT || op == OP_CTX || op == OP_CALL) fn->reads_item = true;
+    }
     fn->code = code;
     fn->clear = regs;
     fn->nclear = (uint8_t)nclear;
+    fn->setup = fn->nparams || nclear || fn->reads_item;
     fn->owned = block;
     return 0;
 }
@@ -972,7 +979,8 @@ static inline int lowest_bit(uint64_t x)
 #endif
 }
 
-/* Binds the batch's next item (its lowest bit): its env; returns it. */
+/* Binds the env of the batch's current item (its lowest bit), which only a
+ * function that reads_item needs; returns the item. */
 static inline const VmBatchItem *batch_bind(Batch *b)
 {
     const VmBatchItem *it = &b->items[lowest_bit(b->todo)];
@@ -1008,16 +1016,18 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
             return fail_early(run, VMERR_TYPE, "no such function");
         }
         fn = &run->main_funcs[fn_index];
-        if (UNLIKELY(call_nargs != fn->nparams)) {
-            if (result) *result = val_nil();
-            run->budget = run->limits.instructions;
-            return fail_early(run, VMERR_TYPE, "wrong number of arguments");
-        }
         R = run->stack;
-        /* a condition has neither parameters nor registers to clear */
-        if (UNLIKELY(call_nargs | fn->nclear)) {
+        /* a condition has neither parameters nor registers to clear, and
+         * most read nothing of their batch item's own env */
+        if (UNLIKELY(call_nargs | fn->setup)) {
+            if (UNLIKELY(call_nargs != fn->nparams)) {
+                if (result) *result = val_nil();
+                run->budget = run->limits.instructions;
+                return fail_early(run, VMERR_TYPE, "wrong number of arguments");
+            }
             for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
             for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
+            if (batch && fn->reads_item) batch_bind(batch);
         }
         frame = &run->frames[0];
         *frame = (VmFrame){ fn, 0, 0 };
@@ -1639,18 +1649,21 @@ failed:
     return VM_FAILED;
 done:
     run->budget = budget;
-    if (result) memcpy(result, &ret, sizeof ret);   /* 16 bytes at once, padding and all */
     if (batch) {
-        uint64_t bit = batch->todo & (0 - batch->todo);
+        /* on to the next item: start_call refuses an fn out of range
+         * (EXECUTE_RESUME included), as vm_call does */
+        uint64_t todo = batch->todo, bit = todo & (0 - todo);
         if (ret.tag == VAL_BOOL && ret.as.b) batch->true_bits |= bit;
-        batch->todo ^= bit;
-        if (batch->todo) {
-            const VmBatchItem *it = batch_bind(batch);
+        batch->todo = todo ^= bit;
+        if (todo) {
+            const VmBatchItem *it = &batch->items[lowest_bit(todo)];
             run = it->run;
-            fn_index = it->fn == EXECUTE_RESUME ? -1 : it->fn;
+            fn_index = it->fn;
             goto start_call;
         }
+        return VM_DONE;
     }
+    if (result) memcpy(result, &ret, sizeof ret);   /* 16 bytes at once, padding and all */
     return VM_DONE;
 
 #undef RA

@@ -1228,6 +1228,17 @@ static void test_batch(void)
     items[0].fn = 99;
     CHECK(vm_call_batch(items, 0x3, &env, &host, &failed) == 0 && failed == 0x1);
     CHECK(vm_error(p.run)->code == VMERR_TYPE);
+    /* an item whose function reads nothing of its env (bound only for
+     * those that read it) between two that do: each reads its own */
+    VmBatchItem mixed[3] = {
+        { p.run, named, 1, &yes, sstr("a"), I(1) },
+        { q.run, ten, 0, NULL, sstr("x"), I(1) },
+        { p.run, named, 1, &yes, sstr("b"), I(1) },
+    };
+    CHECK(vm_call_batch(mixed, 0x7, &env, &host, &failed) == 0x3 && failed == 0);
+    mixed[0].flow_name = sstr("b");
+    mixed[2].flow_name = sstr("a");
+    CHECK(vm_call_batch(mixed, 0x7, &env, &host, &failed) == 0x6 && failed == 0);
     /* the runs go on as usual afterwards */
     Value result;
     CHECK(vm_call(p.run, named, NULL, 0, &env, &host, &result) == VM_DONE && result.tag == VAL_BOOL);
