@@ -1600,24 +1600,28 @@ redispatch:
 
     /* K% of a field: the LOADK's constant is a whole percent within 1e9
      * (quick_triple checked it), so the product is exact in int64 unless it
-     * overflows, which the original OF decides */
+     * overflows, which the original OF decides.  Rounded half away from zero
+     * as OF rounds, on the magnitude: (|product| + 50) / 100 in uint64 (no
+     * overflow: |product| <= 2^63), an unsigned division by a constant,
+     * which compiles to a multiply and a shift; the sign goes back on. */
 #define LOAD_FIELD_SIM(i) (env->sim ? &env->sim[INS_B(i)] : NULL)
 #define LOAD_FIELD_EVENT(i) (INS_B(i) < env->nevent ? &env->event[INS_B(i)] : NULL)
 #define KOF(name, second)                                                                      \
     QCASE(name) {                                                                              \
         uint32_t load = pc[0], of = pc[1];                                                     \
         const Value *x = LOAD_FIELD_##second(load);                                            \
-        int64_t product, rounded;                                                              \
+        int64_t product;                                                                       \
         if (UNLIKELY(!x)) DEOPT();                                                             \
         uint32_t tag = x->tag;                                                                 \
-        if (UNLIKELY((tag != VAL_INT && tag != VAL_BYTES && tag != VAL_DURATION) ||            \
-                     mul_overflows(x->as.i, (int64_t)K[INS_BX(ins)].as.f, &product) ||          \
-                     add_overflows(product, product < 0 ? -50 : 50, &rounded)))               \
+        if (UNLIKELY(tag - VAL_INT > VAL_DURATION - VAL_INT ||                                 \
+                     mul_overflows(x->as.i, (int64_t)K[INS_BX(ins)].as.f, &product)))          \
             DEOPT();                                                                           \
+        uint64_t sign = product < 0 ? UINT64_MAX : 0;                                          \
+        uint64_t q = ((((uint64_t)product ^ sign) - sign) + 50) / 100;                         \
         pc += 2;                                                                               \
         RA = K[INS_BX(ins)];                                                                   \
         R[INS_A(load)] = *x;                                                                   \
-        R[INS_A(of)] = val_integral(tag, rounded / 100);                                       \
+        R[INS_A(of)] = val_integral(tag, (int64_t)((q ^ sign) - sign));                        \
         NEXT();                                                                                \
     }
     KOF(KOF_SIM, SIM)

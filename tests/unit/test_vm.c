@@ -796,6 +796,30 @@ static void test_quickened_percent_of(void)
     CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, BY(-3), NULL, NULL), "bytes:-2 B");
     CHECK_STR(percent_of_field(PC(-10), OP_EVENT, EVF_PAYLOAD + 0, I(15), NULL, NULL), "int:-2");
     CHECK_STR(percent_of_field(PC(200), OP_EVENT, EVF_PAYLOAD + 0, DU(90), NULL, NULL), "duration:3m");
+    /* the edges of the fast path: |product| up to 2^63, halves away from zero */
+    CHECK_STR(percent_of_field(PC(1), OP_SIM, SIM_QUOTA, I(INT64_MAX), NULL, NULL), "int:92233720368547758");
+    CHECK_STR(percent_of_field(PC(1), OP_SIM, SIM_QUOTA, I(INT64_MIN), NULL, NULL), "int:-92233720368547758");
+    CHECK_STR(percent_of_field(PC(-1), OP_SIM, SIM_QUOTA, I(INT64_MAX), NULL, NULL), "int:-92233720368547758");
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, I(1), NULL, NULL), "int:1");
+    CHECK_STR(percent_of_field(PC(50), OP_SIM, SIM_QUOTA, I(-1), NULL, NULL), "int:-1");
+    CHECK_STR(percent_of_field(PC(-50), OP_SIM, SIM_QUOTA, I(1), NULL, NULL), "int:-1");
+    CHECK_STR(percent_of_field(PC(49), OP_SIM, SIM_QUOTA, I(1), NULL, NULL), "int:0");
+    CHECK_STR(percent_of_field(PC(0), OP_SIM, SIM_QUOTA, I(-7), NULL, NULL), "int:0");
+    /* against the definition (x * p / 100, half away from zero, in 128 bits) */
+    {
+        static const int64_t xs[] = { 0, 1, -1, 49, 50, 51, 149, 150, -150, 12345, -99999, 1000000007,
+                                      INT64_MAX / 1000000000, INT64_MIN / 1000000000, INT64_MAX / 7 };
+        static const int ps[] = { 0, 1, -1, 3, 33, 50, 99, 100, 101, 250, -250, 1000000000, -1000000000 };
+        for (size_t i = 0; i < sizeof xs / sizeof *xs; i++)
+            for (size_t j = 0; j < sizeof ps / sizeof *ps; j++) {
+                __int128 n = (__int128)xs[i] * ps[j];
+                __int128 mag = n < 0 ? -n : n, q = (mag + 50) / 100;
+                char want[64];
+                if ((n < 0 ? -q : q) > INT64_MAX || (n < 0 ? -q : q) < INT64_MIN) continue;
+                snprintf(want, sizeof want, "int:%lld", (long long)(n < 0 ? -q : q));
+                CHECK_STR(percent_of_field(PC(ps[j]), OP_SIM, SIM_QUOTA, I(xs[i]), NULL, NULL), want);
+            }
+    }
     /* not whole: no triple, the same answer */
     CHECK_STR(percent_of_field(PC(12.5), OP_SIM, SIM_QUOTA, BY(1000), NULL, NULL), "bytes:125 B");
     /* deopts: a float, a product beyond int64 (the exact slow path), a wrong kind */
