@@ -26,7 +26,7 @@ LIB_OBJ     = $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/lexer
 UNIT_SRC    = $(wildcard tests/unit/*.c)
 UNIT_BIN    = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps test test-fast demo bench fuzz clean asan
+.PHONY: all deps test test-fast demo bench fuzz clean asan tsan
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/flowc $(BUILD)/flowvm $(UNIT_BIN)
@@ -83,9 +83,15 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
 
+# ThreadSanitizer: the threaded programs (flowvm serve, flowvm deliver) for
+# the suites that run them (tests/run.sh)
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT=-O1 SAN=-fsanitize=thread build/tsan/flowc build/tsan/flowvm
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@tests/run.sh
 
 test-fast: all

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
@@ -873,6 +874,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     pthread_t delivery;
     bool workers = !o->no_worker;
     if (workers) {
+        mallopt(M_TRIM_THRESHOLD, 16 << 20);   /* as flowvm deliver: no heap shrink and regrow per batch */
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (pthread_create(&delivery, NULL, delivery_thread, &deliveries) != 0) {
             fprintf(stderr, "flowvm serve: cannot start the delivery worker: %s\n", strerror(errno));

@@ -1148,7 +1148,8 @@ static void *store_thread(void *arg)
     Job *done[OBX_JOBS], *fresh[OBX_BATCH];
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        bool stopping = options->stop && *options->stop;
+        /* set by a signal handler, perhaps on another thread: read atomically */
+        bool stopping = options->stop && __atomic_load_n(options->stop, __ATOMIC_RELAXED);
         int unstarted = 0, finished = 0, flying = 0;
         for (int i = 0; i < w->njobs; i++) {
             const Job *job = w->jobs[i];

@@ -3,7 +3,9 @@
 # build.  Each suite is a script under tests/ that takes the build folder as
 # its argument and prints "N passed, N failed" as its last line; this script
 # adds them up and prints the total the same way.
-#   FLOW_NO_ASAN=1  skip the sanitizer pass      FLOW_NO_FUZZ=1  skip the fuzz smoke run
+# The suites of the threaded programs (flowvm serve, the delivery worker) run
+# a third time with the ThreadSanitizer build.
+#   FLOW_NO_ASAN=1  skip the sanitizer passes     FLOW_NO_FUZZ=1  skip the fuzz smoke run
 set -u
 cd "$(dirname "$0")/.."
 total_pass=0 total_fail=0
@@ -43,6 +45,11 @@ suites build
 if [ -z "${FLOW_NO_ASAN:-}" ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     suites build/asan
+    if [ -x build/tsan/flowvm ]; then
+        export TSAN_OPTIONS=halt_on_error=1
+        run_suite http build/tsan tests/http/run.sh
+        run_suite deliver build/tsan tests/deliver/run.sh
+    fi
 fi
 if [ -z "${FLOW_NO_FUZZ:-}" ] && [ -x tests/fuzz/run.sh ]; then
     run_suite fuzz-smoke build/fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" tests/fuzz/run.sh
