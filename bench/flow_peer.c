@@ -1,5 +1,5 @@
 /*
- * flow_peer.c - the peer workload (/work/shared/peers/README.md, summarised
+ * flow_peer.c - the peer workload (bench/README.md, part 2, summarised
  * in bench/README.md) through Flow: the 50 flows are written as Flow source,
  * compiled by the project's own pipeline (parse, check, code generation),
  * loaded through the verifying loader and run by the VM.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gen_peer.py - the peer workload (/work/shared/peers/README.md) as flowvm
+"""gen_peer.py - the peer workload (bench/README.md, part 2) as flowvm
 input: `sims` writes the 100,000 SIMs as NDJSON, `events [N]` the first N
 (default 2,000,000) events as NDJSON data.usage lines, one a second from
 2027-01-01T00:00:00Z.  The random draws are the workload's, in its order."""

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ingest.sh - `flowvm ingest` of the peer workload's events (bench/gen_peer.py,
-# /work/shared/peers/README.md) into a durable store: 100,000 SIMs, the 50
+# bench/README.md, part 2) into a durable store: 100,000 SIMs, the 50
 # flows of bench/flow_peer.c deployed, EVENTS data.usage events (default
 # 2,000,000) as NDJSON.  Prints events/s, the cost split (parse, evaluate,
 # commit), peak RSS, and checks the firings (43,176 for the full workload).

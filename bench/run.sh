@@ -6,6 +6,8 @@
 #   LINES=200000 bench/run.sh     size of the check benchmark's project (default 100000)
 #   BENCH=check|peer bench/run.sh only one of the two parts
 #   BENCH_STRICT=1 bench/run.sh   also fail when a speed target of part 2 is missed
+#   BENCH=ingest bench/run.sh     only flowvm ingest of the peer workload (bench/ingest.sh)
+#   BENCH=deliver bench/run.sh    only webhook deliveries against curl (bench/deliver.sh)
 #   BENCH=http bench/run.sh       only the HTTP ingestion benchmark (bench/http.sh)
 #
 # Part 1: `flowc check` of a generated LINES-line project against `luac5.4 -p`

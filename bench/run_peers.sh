@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_peers.sh: build and run the peer implementations of the peer workload
-# (see /work/shared/peers/README.md) and print their median events/s.
+# (see bench/README.md, part 2) and print their median events/s.
 #
 #   bash bench/run_peers.sh [BUILD_DIR]      (default BUILD_DIR: build/bench)
 #   RUNS=5 bash bench/run_peers.sh build/bench

@@ -1,4 +1,4 @@
-/* peer.c: the peer workload (see /work/shared/peers/README.md) in plain C.
+/* peer.c: the peer workload (see bench/README.md, part 2) in plain C.
  * Arrays and bitmasks, no VM: the physical reference for the Flow benchmark.
  * Only the 2,000,000-event evaluation loop is timed.
  * Build: cc -O2 -o peer_c peer.c

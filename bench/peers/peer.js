@@ -1,4 +1,4 @@
-// peer.js: the peer workload (see /work/shared/peers/README.md) in JavaScript (Node.js 20).
+// peer.js: the peer workload (see bench/README.md, part 2) in JavaScript (Node.js 20).
 // Only the 2,000,000-event evaluation loop is timed.
 'use strict';
 

@@ -1,4 +1,4 @@
--- peer.lua: the peer workload (see /work/shared/peers/README.md) in Lua.
+-- peer.lua: the peer workload (see bench/README.md, part 2) in Lua.
 -- Runs unchanged on Lua 5.4 (`lua5.4 peer.lua`) and LuaJIT 2.1 (`luajit peer.lua`).
 -- The file itself uses only syntax both understand: no `//`, no bitwise operators.
 -- On Lua 5.3+/5.4 the xorshift32 step is compiled from a small chunk with native
