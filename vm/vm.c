@@ -882,11 +882,21 @@ static inline bool equal_fast(const Value *b, const Value *c)
     return val_equal(b, c);
 }
 
+/* *v = val_bool(b) (its payload's other bytes zero), stored directly:
+ * val_bool's temporary made GCC zero a stack slot it never read. */
+static inline void set_bool(Value *v, bool b)
+{
+    v->tag = VAL_BOOL;
+    v->as.i = 0;
+    v->as.b = b;
+}
+
 /* The fast paths of the superinstructions' compares: false when the
  * original instruction must decide (other kinds, a cost to charge, an error). */
 static inline bool quick_order(const Value *b, const Value *c, bool or_equal, bool *r)
 {
-    if (b->tag != c->tag || !is_integral_tag[b->tag & 15]) return false;
+    /* the integral tags are VAL_INT..VAL_TIME: one compare, no table */
+    if (b->tag != c->tag || b->tag - VAL_INT > VAL_TIME - VAL_INT) return false;
     *r = or_equal ? b->as.i <= c->as.i : b->as.i < c->as.i;
     return true;
 }
@@ -1521,7 +1531,7 @@ redispatch:
     QCASE(name) {                                       \
         bool r;                                         \
         if (UNLIKELY(!(test))) DEOPT();                 \
-        RA = val_bool(r);                               \
+        set_bool(&RA, r);                               \
         uint32_t jump = *pc++;                          \
         if (r == (jump_when)) pc += INS_SBX(jump);      \
         ENTER_RUN();                                    \
@@ -1540,8 +1550,8 @@ redispatch:
     QCASE(name) {                                       \
         bool r;                                         \
         if (UNLIKELY(!(test))) DEOPT();                 \
-        ret = val_bool(r);                              \
-        RA = ret;                                       \
+        set_bool(&RA, r);                               \
+        ret = RA;                                       \
         pc++;                                           \
         goto returning;                                 \
     }
@@ -1561,8 +1571,8 @@ redispatch:
         bool found = false;
         for (uint32_t i = 0; i < l->len && !found; i++) found = equal_fast(&RB, &l->items[i]);
         budget -= l->len;
-        ret = val_bool(found);
-        RA = ret;
+        set_bool(&RA, found);
+        ret = RA;
         pc++;
         goto returning;
     }
