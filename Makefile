@@ -12,7 +12,7 @@ SAN     ?=
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(OPT) -g $(WARN) $(SAN) \
              -I$(BUILD)/gen -I. $(CFLAGS)
-LDLIBS_ALL = -lsqlite3 -lcurl -lcjson -lcrypto -lmicrohttpd -lm $(LDLIBS)
+LDLIBS_ALL = -Wl,--as-needed -lsqlite3 -lcurl -lcjson -lcrypto -lmicrohttpd -lm $(LDLIBS)
 
 GEN      = $(BUILD)/gen
 STDLIB_SRC  = $(wildcard stdlib/*.c)

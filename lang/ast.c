@@ -255,7 +255,7 @@ Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span)
 Expr *ast_name(Program *prog, Ident id)
 {
     Expr *expr = ast_expr(prog, E_NAME, id.span);
-    expr->u.name.id = id;
+    expr->u.name.text = id.text;
     expr->u.name.slot = -1;
     return expr;
 }
@@ -264,9 +264,20 @@ Expr *ast_field(Program *prog, Expr *obj, Ident name)
 {
     Expr *expr = ast_expr(prog, E_FIELD, ast_span_join(obj->span, name.span));
     expr->u.field.obj = obj;
-    expr->u.field.name = name;
+    expr->u.field.name = name.text;
     expr->u.field.index = -1;
     return expr;
+}
+
+Span ast_call_name_span(const Expr *e)
+{
+    return (Span){ e->span.file, e->span.off, (uint32_t)strlen(e->u.call.name) };
+}
+
+Span ast_field_name_span(const Expr *e)
+{
+    uint32_t n = (uint32_t)strlen(e->u.field.name);
+    return (Span){ e->span.file, e->span.off + e->span.len - n, n };
 }
 
 Expr *ast_index(Program *prog, Expr *obj, Expr *index, Span end)
@@ -280,7 +291,7 @@ Expr *ast_index(Program *prog, Expr *obj, Expr *index, Span end)
 Expr *ast_call(Program *prog, Ident name, AstVec *args, Span end)
 {
     Expr *expr = ast_expr(prog, E_CALL, ast_span_join(name.span, end));
-    expr->u.call.name = name;
+    expr->u.call.name = name.text;
     expr->u.call.args = (Expr **)vec_take(prog, args);
     expr->u.call.nargs = args->n;
     expr->u.call.builtin = -1;
@@ -763,11 +774,11 @@ static void dump_expr(const Expr *expr, FILE *out)
         }
         fputc(')', out);
         break;
-    case E_NAME: fputs(expr->u.name.id.text, out); break;
+    case E_NAME: fputs(expr->u.name.text, out); break;
     case E_FIELD:
         fputs("(. ", out);
         dump_expr(expr->u.field.obj, out);
-        fprintf(out, " %s)", expr->u.field.name.text);
+        fprintf(out, " %s)", expr->u.field.name);
         break;
     case E_INDEX:
         fputs("([] ", out);
@@ -777,7 +788,7 @@ static void dump_expr(const Expr *expr, FILE *out)
         fputc(')', out);
         break;
     case E_CALL:
-        fprintf(out, "(call %s", expr->u.call.name.text);
+        fprintf(out, "(call %s", expr->u.call.name);
         dump_exprs(expr->u.call.args, expr->u.call.nargs, out);
         fputc(')', out);
         break;

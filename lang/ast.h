@@ -71,11 +71,13 @@ typedef enum {
 const char *ast_op_text(OpKind op);   /* "and", ">=", "of", "-" ... */
 
 typedef struct StrPart {
+    union {
+        const char *text;    /* !is_expr: decoded text (escapes applied); NOT NUL-terminated:
+                                it points into the source when written as is, else into the arena */
+        Expr *expr;          /* is_expr: the ${...} expression */
+    };
+    uint32_t len;            /* !is_expr: bytes of text (may contain any byte but NUL) */
     bool is_expr;
-    const char *text;    /* !is_expr: decoded text (escapes applied); NOT NUL-terminated:
-                            it points into the source when written as is, else into the arena */
-    uint32_t len;        /* !is_expr: bytes of text (may contain any byte but NUL) */
-    Expr *expr;          /* is_expr: the ${...} expression */
 } StrPart;
 
 typedef struct RecField {
@@ -118,19 +120,19 @@ struct Expr {
         struct { Expr **items; int n; } list;
         struct { RecField *fields; int n; } rec;
         struct {
-            Ident id;
+            const char *text;    /* interned; the name's span is the expression's */
             NameKind kind;       /* checker */
             int slot;            /* checker: NAME_LOCAL */
             Decl *decl;          /* checker: NAME_INPUT, NAME_CONST */
         } name;
         struct {
             Expr *obj;
-            Ident name;
+            const char *name;    /* interned; its span ends the expression's (ast_field_name_span) */
             int index;           /* checker: catalog field (event, sim) or record field index */
         } field;
         struct { Expr *obj, *index; } index;
         struct {
-            Ident name;
+            const char *name;    /* interned; its span starts the expression's (ast_call_name_span) */
             Expr **args;
             int nargs;
             CallKind kind;       /* checker */
@@ -369,6 +371,10 @@ Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right);
 Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span);
 Expr *ast_name(Program *prog, Ident id);
 Expr *ast_field(Program *prog, Expr *obj, Ident name);
+/* The span of an E_FIELD's name: the last bytes of the expression's span. */
+Span ast_field_name_span(const Expr *field);
+/* The span of an E_CALL's name: the first bytes of the expression's span. */
+Span ast_call_name_span(const Expr *call);
 Expr *ast_index(Program *prog, Expr *obj, Expr *index, Span end);
 Expr *ast_call(Program *prog, Ident name, AstVec *args, Span end);
 Expr *ast_list(Program *prog, AstVec *items, Span span);

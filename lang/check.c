@@ -494,9 +494,9 @@ static bool sim_available(Checker *c, Span span, const char *what)
 /* event.X, sim.X, flow.X, run.X: the bound names are not values themselves. */
 static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
 {
-    const char *field = e->u.field.name.text;
+    const char *field = e->u.field.name;
     size_t flen = strlen(field);
-    Span fspan = e->u.field.name.span;
+    Span fspan = ast_field_name_span(e);
     Expr *obj = e->u.field.obj;
     if (same_name(base, "event")) {
         obj->u.name.kind = NAME_EVENT;
@@ -585,7 +585,7 @@ static const Type *check_const_decl(Checker *c, Decl *d);
 
 static const Type *check_name(Checker *c, Expr *e)
 {
-    const char *name = e->u.name.id.text;
+    const char *name = e->u.name.text;
     Local *local = scope_find(c, name);
     if (local) {
         e->u.name.kind = NAME_LOCAL;
@@ -640,15 +640,15 @@ static const Type *check_name(Checker *c, Expr *e)
 static const Type *check_field(Checker *c, Expr *e)
 {
     Expr *obj = e->u.field.obj;
-    if (obj->kind == E_NAME && is_bound_name(obj->u.name.id.text) && !scope_find(c, obj->u.name.id.text)) {
+    if (obj->kind == E_NAME && is_bound_name(obj->u.name.text) && !scope_find(c, obj->u.name.text)) {
         obj->type = &ty_void;
-        return check_bound_field(c, e, obj->u.name.id.text);
+        return check_bound_field(c, e, obj->u.name.text);
     }
     const Type *t = check_expr(c, obj);
     if (is_error(t)) return set_type(e, &ty_error, false);
-    const char *field = e->u.field.name.text;
+    const char *field = e->u.field.name;
     if (t->kind != TY_RECORD) {
-        error_at(c, e->u.field.name.span, "a value of type %s has no fields", tname(t));
+        error_at(c, ast_field_name_span(e), "a value of type %s has no fields", tname(t));
         return set_type(e, &ty_error, false);
     }
     for (int i = 0; i < t->nfields; i++)
@@ -657,13 +657,13 @@ static const Type *check_field(Checker *c, Expr *e)
             return set_type(e, t->fields[i].type, obj->is_const);
         }
     if (t->nfields == 0) {
-        error_at(c, e->u.field.name.span, "the fields of a record input are not known when compiling");
+        error_at(c, ast_field_name_span(e), "the fields of a record input are not known when compiling");
         return set_type(e, &ty_error, false);
     }
     const char *names[64];
     size_t n = 0;
     for (int i = 0; i < t->nfields && n < 64; i++) names[n++] = t->fields[i].name;
-    Diag *d = error_at(c, e->u.field.name.span, "the record has no field '%s'", field);
+    Diag *d = error_at(c, ast_field_name_span(e), "the record has no field '%s'", field);
     suggest(d, field, names, n);
     return set_type(e, &ty_error, false);
 }
@@ -723,7 +723,7 @@ static void builtin_forms(int first, const char *name, char *out, size_t size)
 
 static const Type *check_builtin_call(Checker *c, Expr *e, int first)
 {
-    const char *name = e->u.call.name.text;
+    const char *name = e->u.call.name;
     bool any_error = false;
     for (int i = 0; i < e->u.call.nargs; i++) any_error |= is_error(e->u.call.args[i]->type);
     for (int r = first; r < std_nbuiltins && strcmp(std_builtins[r].name, name) == 0; r++) {
@@ -790,7 +790,7 @@ static const Type *check_sub_call(Checker *c, Expr *e, Decl *sub)
 static const Type *check_call(Checker *c, Expr *e)
 {
     for (int i = 0; i < e->u.call.nargs; i++) check_expr(c, e->u.call.args[i]);
-    const char *name = e->u.call.name.text;
+    const char *name = e->u.call.name;
     Decl *g = global_find(c, name);
     if (g && g->kind == D_SUB) return check_sub_call(c, e, g);
     int first = std_find(name, strlen(name));
@@ -803,7 +803,7 @@ static const Type *check_call(Checker *c, Expr *e)
     }
     if (g) {
         if (g->kind == D_INPUT) g->u.input.used = true;
-        error_at(c, e->u.call.name.span, "'%s' is %s; only subs and built-ins can be called", name,
+        error_at(c, ast_call_name_span(e), "'%s' is %s; only subs and built-ins can be called", name,
                  decl_kind_name(g->kind));
         return set_type(e, &ty_error, false);
     }
@@ -814,7 +814,7 @@ static const Type *check_call(Checker *c, Expr *e)
         for (size_t i = 0; i < c->globals_cap; i++)
             if (c->globals[i] && c->globals[i]->kind == D_SUB) names[n++] = c->globals[i]->name.text;
     }
-    Diag *d = error_at(c, e->u.call.name.span, "unknown function '%s'", name);
+    Diag *d = error_at(c, ast_call_name_span(e), "unknown function '%s'", name);
     if (names) suggest(d, name, names, n);
     free(names);
     return set_type(e, &ty_error, false);
@@ -1369,10 +1369,10 @@ static void check_stmt(Checker *c, Stmt *s)
         Expr *call = s->u.call.call;
         check_expr(c, call);
         if (call->kind == E_CALL && call->u.call.kind == CALL_BUILTIN)
-            error_at(c, call->span, "the result of %s() is not used", call->u.call.name.text);
+            error_at(c, call->span, "the result of %s() is not used", call->u.call.name);
         else if (call->kind == E_CALL && call->u.call.kind == CALL_SUB && call->u.call.sub->u.sub.resolved_ret &&
                  !call->u.call.sub->u.sub.has_effects && c->where != WHERE_SUB)
-            warning_at(c, call->span, "the result of %s() is not used", call->u.call.name.text);
+            warning_at(c, call->span, "the result of %s() is not used", call->u.call.name);
         mark_effect(c);   /* the callee's effects arrive through the call graph */
         break;
     }

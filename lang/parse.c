@@ -157,7 +157,7 @@ static void flush_literal(Parser *p, Lit *lit)
         len = lit->len;
         text = (const char *)p->lx->text + lit->off;
     }
-    if (len) parts_push(p, (StrPart){ false, text, (uint32_t)len, NULL });
+    if (len) parts_push(p, (StrPart){ .text = text, .len = (uint32_t)len });
     *lit = (Lit){ 0, 0, false };
     p->scratch->lit_len = 0;
 }
@@ -299,7 +299,7 @@ static Expr *parse_string(Parser *p, const Token *tok)
             uint32_t close = lex_interp_end(p->lx, pos + 2);
             flush_literal(p, &lit);
             Expr *expr = parse_interpolation(p, pos + 2, close);
-            if (expr) parts_push(p, (StrPart){ true, NULL, 0, expr });
+            if (expr) parts_push(p, (StrPart){ .expr = expr, .is_expr = true });
             pos = close + 1;
         } else if (c == '\r' && s[pos + 1] == '\n') {
             pos++;   /* CRLF reads as LF */
