@@ -23,6 +23,7 @@
 #include "tokens.h"
 
 #define API_MAX_NAME 64          /* a flow, project or organisation name in a path or body */
+#define API_MAX_LIST 1000        /* ?limit= of a list */
 
 typedef struct Server Server;
 

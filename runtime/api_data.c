@@ -122,7 +122,7 @@ enum MHD_Result api_get_sims(ApiReq *rq)
 {
     enum MHD_Result sent;
     long long limit;
-    if (!api_query_int(rq, "limit", 1, 1000, 100, &limit, &sent)) return sent;
+    if (!api_query_int(rq, "limit", 1, API_MAX_LIST, 100, &limit, &sent)) return sent;
     const char *after = api_query(rq, "after");
     sqlite3_stmt *st = store_stmt(rq->store, "SELECT s.iccid, " SIMS_DOC_SQL("s", "u")
         " FROM sims s LEFT JOIN sim_usage u ON u.sim = s.id WHERE s.org = ?1"
@@ -285,7 +285,7 @@ enum MHD_Result api_get_runs(ApiReq *rq)
 {
     enum MHD_Result sent;
     long long limit, before;
-    if (!api_query_int(rq, "limit", 1, 1000, 100, &limit, &sent) ||
+    if (!api_query_int(rq, "limit", 1, API_MAX_LIST, 100, &limit, &sent) ||
         !api_query_int(rq, "before", 1, INT64_MAX, 0, &before, &sent))
         return sent;
     const char *flow = api_query(rq, "flow"), *sim = api_query(rq, "sim"), *status = api_query(rq, "status");
@@ -426,7 +426,7 @@ enum MHD_Result api_get_audit(ApiReq *rq)
 {
     enum MHD_Result sent;
     long long limit;
-    if (!api_query_int(rq, "limit", 1, 1000, 100, &limit, &sent)) return sent;
+    if (!api_query_int(rq, "limit", 1, API_MAX_LIST, 100, &limit, &sent)) return sent;
     sqlite3_stmt *st = store_stmt(rq->store, "SELECT time, actor, action, detail FROM audit WHERE org = ?1"
                                              " ORDER BY id DESC LIMIT ?2");
     if (!st) return api_store_error(rq, store_errmsg(rq->store));

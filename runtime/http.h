@@ -20,7 +20,6 @@
 #define HTTP_DEFAULT_TIMEOUT 30              /* seconds a connection may stay idle or stall */
 #define HTTP_DRAIN_SECONDS 10                /* requests in flight, after SIGTERM */
 #define HTTP_MAX_CONNECTIONS 1024
-#define HTTP_MAX_LIST 1000                   /* ?limit= on lists */
 
 typedef struct HttpOptions {
     const char *db;
