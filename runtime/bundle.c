@@ -230,12 +230,8 @@ static int64_t new_flow(Store *store, int64_t org, const cJSON *f, const char *l
         snprintf(err, errlen, "%s: %s '%s' exists already in this organisation: nothing imported", label, kind, name);
         return -1;
     }
-    st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
-    if (!st) return sql_fail(store, err, errlen);
-    sqlite3_bind_int64(st, 1, org);
-    sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
-    int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    int64_t count = deploy_project_flows(store, org, project);
+    if (count < 0) return sql_fail(store, err, errlen);
     if (count >= DEPLOY_MAX_FLOWS) {
         snprintf(err, errlen, "project '%s' already has %d flows (the limit): %s '%s' is refused", project,
                  DEPLOY_MAX_FLOWS, kind, name);

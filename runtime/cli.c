@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../stdlib/format.h"
+
 const char *cli_take(char **args, int *nargs, const char *name)
 {
     for (int i = 0; i + 1 < *nargs; i++)
@@ -35,4 +37,23 @@ int cli_fail(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     return 1;
+}
+
+bool cli_leftover(char *const *args, int nargs, int from)
+{
+    for (int i = from; i < nargs; i++)
+        if (args[i][0] == '-' && args[i][1]) {
+            fprintf(stderr, "flowvm: unknown option '%s'\n", args[i]);
+            return true;
+        }
+    return false;
+}
+
+bool cli_parse_time(const char *text, int64_t *out)
+{
+    if (!fmt_parse_time(text, strlen(text), out)) {
+        fprintf(stderr, "flowvm: '%s' is not an RFC 3339 time\n", text);
+        return false;
+    }
+    return true;
 }

@@ -54,12 +54,7 @@ static bool take_flag(Args *a, const char *name)
 
 static bool leftover(const Args *a, int from)
 {
-    for (int i = from; i < a->n; i++)
-        if (strncmp(a->v[i], "--", 2) == 0) {
-            cli_fail("unknown option '%s'", a->v[i]);
-            return true;
-        }
-    return false;
+    return cli_leftover(a->v, a->n, from);
 }
 
 static Store *open_org(const char *db, const char *org, int64_t *org_id)

@@ -97,12 +97,8 @@ static int64_t flow_row(Store *store, int64_t org, const char *kind, const char 
     }
     sqlite3_reset(st);
     if (!project) project = "default";
-    st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
-    if (!st) return sql_fail(store, err, errlen);
-    sqlite3_bind_int64(st, 1, org);
-    sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
-    int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    int64_t count = deploy_project_flows(store, org, project);
+    if (count < 0) return sql_fail(store, err, errlen);
     if (count >= DEPLOY_MAX_FLOWS) {
         snprintf(err, errlen, "project '%s' already has %d flows (the limit): %s '%s' is refused", project,
                  DEPLOY_MAX_FLOWS, kind, name);
@@ -546,6 +542,17 @@ done:
 
 /* ============================================================ enable, disable, delete, restore */
 
+int64_t deploy_project_flows(Store *store, int64_t org, const char *project)
+{
+    sqlite3_stmt *st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, org);
+    sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}
+
 static const char *const state_verbs[] = { "enable", "disable", "delete", "restore" };
 
 int deploy_state_of(const char *verb)
@@ -586,12 +593,8 @@ int deploy_set_state(Store *store, int64_t org, const char *name, DeployState st
     }
     if (store_begin(store, err, errlen) != 0) return -1;
     if (state == DEPLOY_RESTORE) {   /* the project must have room */
-        st = store_stmt(store, "SELECT count(*) FROM flows WHERE org = ?1 AND project = ?2 AND deleted IS NULL");
-        if (!st) goto store_failed_tx;
-        sqlite3_bind_int64(st, 1, org);
-        sqlite3_bind_text(st, 2, project, -1, SQLITE_TRANSIENT);
-        int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
+        int64_t n = deploy_project_flows(store, org, project);
+        if (n < 0) goto store_failed_tx;
         if (n >= DEPLOY_MAX_FLOWS) {
             store_rollback(store);
             snprintf(err, errlen, "project '%s' already has %d flows (the limit): flow '%s' cannot be restored", project,

@@ -66,6 +66,10 @@ int deploy_approve(Store *store, int64_t org, const char *const *names, int nnam
 int deploy_rollback(Store *store, int64_t org, const char *name, int number, const char *author, int64_t at,
                     FILE *out, char *err, size_t errlen);
 
+/* The flows and subs of `project` that count against DEPLOY_MAX_FLOWS (the
+ * ones not deleted); -1 on a store error. */
+int64_t deploy_project_flows(Store *store, int64_t org, const char *project);
+
 /* enable, disable, delete (no new runs, not listed, not counted in the
  * limit; restorable) and restore a flow or sub. */
 typedef enum { DEPLOY_ENABLE, DEPLOY_DISABLE, DEPLOY_DELETE, DEPLOY_RESTORE } DeployState;

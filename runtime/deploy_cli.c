@@ -57,21 +57,7 @@ static int usage_of(const char *text)
 
 static bool leftover_options(Cli *c)
 {
-    for (int i = 1; i < c->nargs; i++)
-        if (c->args[i][0] == '-' && c->args[i][1]) {
-            fprintf(stderr, "flowvm: unknown option '%s'\n", c->args[i]);
-            return true;
-        }
-    return false;
-}
-
-static bool parse_time(const char *text, int64_t *out)
-{
-    if (!fmt_parse_time(text, strlen(text), out)) {
-        fprintf(stderr, "flowvm: '%s' is not an RFC 3339 time\n", text);
-        return false;
-    }
-    return true;
+    return cli_leftover(c->args, c->nargs, 1);
 }
 
 static char *read_all(const char *path, size_t *len, size_t max)
@@ -416,8 +402,8 @@ static int cmd_deploy(Cli *c)
                         " [--at TIME] [--project P] [--from TIME] [--until TIME]");
     DeployOptions opt = { .author = c->as, .approver = approver, .project = project };
     int64_t at = store_wall_clock();
-    if ((at_text && !parse_time(at_text, &at)) || (from && !parse_time(from, &opt.from)) ||
-        (until && !parse_time(until, &opt.until)))
+    if ((at_text && !cli_parse_time(at_text, &at)) || (from && !cli_parse_time(from, &opt.from)) ||
+        (until && !cli_parse_time(until, &opt.until)))
         return 2;
     opt.has_from = from != NULL;
     opt.has_until = until != NULL;
@@ -468,7 +454,7 @@ static int cmd_approve(Cli *c)
     const char *at_text = take(c, "--at");
     if (c->nargs < 2 || leftover_options(c)) return usage_of("approve FLOW... --as ADMIN [--at TIME]");
     int64_t at = store_wall_clock();
-    if (at_text && !parse_time(at_text, &at)) return 2;
+    if (at_text && !cli_parse_time(at_text, &at)) return 2;
     if (!allowed(c, ROLE_ADMIN, "approving")) return 1;
     if (deploy_approve(c->store, c->org_id, (const char *const *)&c->args[1], c->nargs - 1, c->as, at, stdout, c->err,
                        sizeof c->err) != 0)

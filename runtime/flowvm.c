@@ -89,21 +89,7 @@ static bool take_flag(Cli *c, const char *name)
 
 static bool leftover_options(Cli *c, int from)
 {
-    for (int i = from; i < c->nargs; i++)
-        if (c->args[i][0] == '-' && c->args[i][1]) {
-            fprintf(stderr, "flowvm: unknown option '%s'\n", c->args[i]);
-            return true;
-        }
-    return false;
-}
-
-static bool parse_time(const char *text, int64_t *out)
-{
-    if (!fmt_parse_time(text, strlen(text), out)) {
-        fprintf(stderr, "flowvm: '%s' is not an RFC 3339 time\n", text);
-        return false;
-    }
-    return true;
+    return cli_leftover(c->args, c->nargs, from);
 }
 
 static int open_store(Cli *c, bool create_org)
@@ -176,7 +162,7 @@ static int cmd_ingest(Cli *c)
     if (c->nargs != 2 || leftover_options(c, 2)) return usage();
     int batch = batch_text ? atoi(batch_text) : 0;
     int64_t now = store_wall_clock();
-    if (now_text && !parse_time(now_text, &now)) return 2;
+    if (now_text && !cli_parse_time(now_text, &now)) return 2;
     if (open_store(c, true)) return 1;
     FILE *in = strcmp(c->args[1], "-") == 0 ? stdin : fopen(c->args[1], "rb");
     if (!in) return cli_fail("cannot read the events: %s", strerror(errno));
@@ -214,7 +200,7 @@ static int cmd_tick(Cli *c)
     const char *until_text = take(c, "--until");
     if (c->nargs != 1 || leftover_options(c, 1)) return usage();
     int64_t until = store_wall_clock();
-    if (until_text && !parse_time(until_text, &until)) return 2;
+    if (until_text && !cli_parse_time(until_text, &until)) return 2;
     if (open_store(c, true)) return 1;
     char err[512];
     EngOptions opt = { 0 };
