@@ -26,9 +26,20 @@ static void *ast_alloc(Program *prog, size_t size)
     return block;
 }
 
+_Static_assert(offsetof(Expr, u) == 16, "the Expr header is 16 bytes");
+
+static void types_grow(Program *prog);
+
 void ast_program_init(Program *prog, SourceSet *sources)
 {
     arena_init(&prog->arena, 0);
+    prog->types = NULL;
+    prog->ntypes = prog->types_cap = 0;
+    prog->type_ids = NULL;
+    prog->type_ids_cap = 0;
+    prog->types_full = false;
+    types_grow(prog);            /* types[0]: not checked yet */
+    ast_type_id(prog, &ty_error);   /* what the types beyond the last number become */
     prog->sources = sources;
     prog->decls = NULL;
     prog->ndecls = prog->cap = 0;
@@ -41,6 +52,11 @@ void ast_program_init(Program *prog, SourceSet *sources)
 void ast_program_free(Program *prog)
 {
     arena_free(&prog->arena);
+    free(prog->types);
+    free(prog->type_ids);
+    prog->types = NULL;
+    prog->type_ids = NULL;
+    prog->ntypes = prog->types_cap = prog->type_ids_cap = 0;
     free(prog->decls);
     free(prog->names);
     free(prog->scratch);
@@ -50,6 +66,61 @@ void ast_program_free(Program *prog)
     prog->nnames = prog->names_cap = 0;
     prog->scratch = NULL;
     prog->nscratch = prog->scratch_cap = 0;
+}
+
+/* ------------------------------------------------------------ types */
+/*
+ * An expression keeps its type as a 16-bit number (a pointer would make every
+ * expression 8 bytes larger): prog->types[id].  Types are numbered on first
+ * use, found by their address in a small open-addressing table.  The checker
+ * makes each list and record shape once, so a project has few types.
+ */
+
+#define AST_MAX_TYPES 65536u
+
+static void types_grow(Program *prog)
+{
+    if (prog->ntypes == prog->types_cap) {
+        uint32_t cap = prog->types_cap ? prog->types_cap * 2 : 64;
+        const Type **fresh = realloc(prog->types, cap * sizeof *fresh);
+        if (!fresh) ast_alloc(prog, SIZE_MAX);   /* reports out of memory */
+        prog->types = fresh;
+        prog->types_cap = cap;
+    }
+    if (prog->ntypes == 0) prog->types[prog->ntypes++] = NULL;
+    if ((prog->ntypes + 1) * 2 > prog->type_ids_cap) {
+        uint32_t cap = prog->type_ids_cap ? prog->type_ids_cap * 2 : 128;
+        struct AstTypeSlot *fresh = calloc(cap, sizeof *fresh);
+        if (!fresh) ast_alloc(prog, SIZE_MAX);
+        for (uint32_t i = 0; i < prog->type_ids_cap; i++) {
+            if (!prog->type_ids[i].type) continue;
+            uint32_t at = ast_type_slot(prog->type_ids[i].type, cap);
+            while (fresh[at].type) at = (at + 1) & (cap - 1);
+            fresh[at] = prog->type_ids[i];
+        }
+        free(prog->type_ids);
+        prog->type_ids = fresh;
+        prog->type_ids_cap = cap;
+    }
+}
+
+uint16_t ast_type_id(Program *prog, const Type *type)
+{
+    if (!type) return 0;
+    uint32_t mask = prog->type_ids_cap - 1, at = ast_type_slot(type, prog->type_ids_cap);
+    for (; prog->type_ids[at].type; at = (at + 1) & mask)
+        if (prog->type_ids[at].type == type) return (uint16_t)prog->type_ids[at].id;
+    if (prog->ntypes == AST_MAX_TYPES) {
+        /* the checker reports it; ty_error (numbered first) keeps any more
+         * messages about the expression quiet */
+        prog->types_full = true;
+        return ast_type_id(prog, &ty_error);
+    }
+    uint32_t id = prog->ntypes;
+    prog->types[prog->ntypes++] = type;
+    prog->type_ids[at] = (struct AstTypeSlot){ type, id };
+    types_grow(prog);
+    return (uint16_t)id;
 }
 
 void ast_program_add(Program *prog, Decl *decl)
@@ -238,7 +309,7 @@ Expr *ast_expr(Program *prog, ExprKind kind, Span span)
 Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right)
 {
     Expr *expr = ast_expr(prog, E_BINARY, ast_span_join(left->span, right->span));
-    expr->u.binary.op = op;
+    expr->op = (uint8_t)op;
     expr->u.binary.left = left;
     expr->u.binary.right = right;
     return expr;
@@ -247,7 +318,7 @@ Expr *ast_binary(Program *prog, OpKind op, Expr *left, Expr *right)
 Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span)
 {
     Expr *expr = ast_expr(prog, E_UNARY, ast_span_join(op_span, operand->span));
-    expr->u.unary.op = op;
+    expr->op = (uint8_t)op;
     expr->u.unary.operand = operand;
     return expr;
 }
@@ -353,7 +424,7 @@ Expr *ast_string(Program *prog, StrPart *parts, int nparts, bool triple, Span sp
     Expr *expr = ast_expr(prog, E_STRING, span);
     expr->u.str.parts = parts;
     expr->u.str.nparts = nparts;
-    expr->u.str.triple = triple;
+    expr->triple = triple;
     return expr;
 }
 
@@ -751,7 +822,7 @@ static void dump_expr(const Expr *expr, FILE *out)
     case E_DURATION: fprintf(out, "(duration %" PRId64 ")", expr->u.i); break;
     case E_TIME: fprintf(out, "(time %" PRId64 ")", expr->u.i); break;
     case E_STRING:
-        fputs(expr->u.str.triple ? "(text" : "(string", out);
+        fputs(expr->triple ? "(text" : "(string", out);
         for (int i = 0; i < expr->u.str.nparts; i++) {
             const StrPart *part = &expr->u.str.parts[i];
             fputc(' ', out);
@@ -793,12 +864,12 @@ static void dump_expr(const Expr *expr, FILE *out)
         fputc(')', out);
         break;
     case E_UNARY:
-        fprintf(out, "(%s ", ast_op_text(expr->u.unary.op));
+        fprintf(out, "(%s ", ast_op_text(expr->op));
         dump_expr(expr->u.unary.operand, out);
         fputc(')', out);
         break;
     case E_BINARY:
-        fprintf(out, "(%s ", ast_op_text(expr->u.binary.op));
+        fprintf(out, "(%s ", ast_op_text(expr->op));
         dump_expr(expr->u.binary.left, out);
         fputc(' ', out);
         dump_expr(expr->u.binary.right, out);

@@ -105,25 +105,36 @@ typedef enum { CALL_UNRESOLVED, CALL_BUILTIN, CALL_SUB } CallKind;
  * An Expr is allocated only as large as the member of u its kind uses (as
  * SQLite sizes its Expr nodes): a name or a binary operation does not pay
  * for a call's fields.  So an Expr is never copied by value and never
- * changes its kind; ast_expr_size gives a kind's size.
+ * changes its kind; ast_expr_size gives a kind's size.  The header is 16
+ * bytes: the few small facts every kind may need share its first 4 (the type
+ * is a 16-bit number, see ast_expr_type), since a large project holds
+ * hundreds of thousands of expressions and every byte of them is memory the
+ * front end must touch.
  */
 struct Expr {
-    ExprKind kind : 8;
-    bool is_const;               /* checker: its value is known at compile time */
+    ExprKind kind : 7;
+    bool is_const : 1;           /* checker: its value is known at compile time */
+    union {                      /* one byte, by kind */
+        uint8_t op;              /* E_UNARY, E_BINARY: the OpKind */
+        uint8_t name_kind;       /* E_NAME: the NameKind (checker) */
+        uint8_t call_kind;       /* E_CALL: the CallKind (checker) */
+        bool triple;             /* E_STRING: written """...""" */
+    };
+    uint16_t type_id;            /* checker: the static type, ast_expr_type; 0 before */
     Span span;
-    const Type *type;            /* checker: the expression's static type */
     union {
         bool b;
         int64_t i;
         double f;
-        struct { StrPart *parts; int nparts; bool triple; } str;
+        struct { StrPart *parts; int nparts; } str;
         struct { Expr **items; int n; } list;
         struct { RecField *fields; int n; } rec;
         struct {
             const char *text;    /* interned; the name's span is the expression's */
-            NameKind kind;       /* checker */
-            int slot;            /* checker: NAME_LOCAL */
-            Decl *decl;          /* checker: NAME_INPUT, NAME_CONST */
+            union {
+                int slot;        /* checker: NAME_LOCAL */
+                Decl *decl;      /* checker: NAME_INPUT, NAME_CONST */
+            };
         } name;
         struct {
             Expr *obj;
@@ -135,12 +146,13 @@ struct Expr {
             const char *name;    /* interned; its span starts the expression's (ast_call_name_span) */
             Expr **args;
             int nargs;
-            CallKind kind;       /* checker */
-            int builtin;         /* checker: CALL_BUILTIN, index into the stdlib table */
-            Decl *sub;           /* checker: CALL_SUB */
+            union {
+                int builtin;     /* checker: CALL_BUILTIN, index into the stdlib table */
+                Decl *sub;       /* checker: CALL_SUB */
+            };
         } call;
-        struct { OpKind op; Expr *operand; } unary;
-        struct { OpKind op; Expr *left, *right; } binary;
+        struct { Expr *operand; } unary;
+        struct { Expr *left, *right; } binary;
     } u;
 };
 
@@ -338,6 +350,11 @@ typedef struct AstName {
 
 typedef struct Program {
     Arena arena;
+    const Type **types;      /* the types of expressions by Expr.type_id; [0] is NULL */
+    uint32_t ntypes, types_cap;
+    struct AstTypeSlot *type_ids;   /* open addressing: a type's id, by its address */
+    uint32_t type_ids_cap;
+    bool types_full;         /* more than 65,535 types: the rest became ty_error */
     SourceSet *sources;
     Decl **decls;            /* in source order, file by file */
     int ndecls, cap;
@@ -349,6 +366,30 @@ typedef struct Program {
 
 void ast_program_init(Program *prog, SourceSet *sources);
 void ast_program_free(Program *prog);
+/* The static type of a checked expression; NULL before the checker saw it. */
+static inline const Type *ast_expr_type(const Program *prog, const Expr *e)
+{
+    return prog->types[e->type_id];
+}
+/* Sets it (the checker).  A type is numbered on first use; the types must
+ * outlive the Program (static ones, or in its arena). */
+uint16_t ast_type_id(Program *prog, const Type *type);
+struct AstTypeSlot {
+    const Type *type;        /* NULL: free slot */
+    uint32_t id;
+};
+static inline uint32_t ast_type_slot(const Type *type, uint32_t cap)
+{
+    return (uint32_t)(((uintptr_t)type >> 3) * 0x9E3779B1u) & (cap - 1);
+}
+static inline void ast_set_expr_type(Program *prog, Expr *e, const Type *type)
+{
+    /* the checker sets a type per expression: the usual case, found at its
+     * first slot, stays inline */
+    const struct AstTypeSlot *slot = &prog->type_ids[ast_type_slot(type, prog->type_ids_cap)];
+    e->type_id = slot->type == type && type ? (uint16_t)slot->id : ast_type_id(prog, type);
+}
+
 /* Appends a declaration (the parser calls it once per declaration). */
 void ast_program_add(Program *prog, Decl *decl);
 

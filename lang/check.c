@@ -78,7 +78,18 @@ typedef struct Checker {
 
     CallEdge *edges;
     int nedges, edges_cap;
+
+    struct Shape { const Type *type; uint64_t hash; } *shapes;   /* see shape_type */
+    size_t nshapes, shapes_cap;
+    TypeField *fields;       /* a stack: the fields of the record literals being checked */
+    size_t nfields, fields_cap;
 } Checker;
+
+/* The static type the checker gave an expression (ast.h keeps it as a number). */
+static inline const Type *type_of(const Checker *c, const Expr *e)
+{
+    return ast_expr_type(c->prog, e);
+}
 
 /* ============================================================ reporting */
 
@@ -259,15 +270,68 @@ static int declare_local(Checker *c, Ident name, const Type *type, bool readonly
 
 /* ============================================================ types */
 
+/* The list and record types the checker makes are made once per shape (the
+ * element type; the fields' names and types), so that a project has few
+ * types however many literals it writes: an expression numbers its type in
+ * 16 bits (ast.h), and a record literal no longer costs a type of its own.
+ * Names are interned and types made once, so addresses compare them. */
+static uint64_t shape_hash(TypeKind kind, const Type *elem, const TypeField *fields, int n)
+{
+    uint64_t h = ((uint64_t)kind + 1) * 0x9E3779B97F4A7C15u ^ (uintptr_t)elem;
+    for (int i = 0; i < n; i++) {
+        h = (h ^ (uintptr_t)fields[i].name) * 0x100000001B3u;
+        h = (h ^ (uintptr_t)fields[i].type) * 0x100000001B3u;
+    }
+    return h ^ (h >> 31);
+}
+
+static bool same_shape(const Type *t, TypeKind kind, const Type *elem, const TypeField *fields, int n)
+{
+    if (t->kind != kind || t->elem != elem || t->nfields != n) return false;
+    for (int i = 0; i < n; i++)
+        if (t->fields[i].name != fields[i].name || t->fields[i].type != fields[i].type) return false;
+    return true;
+}
+
+static const Type *shape_type(Checker *c, TypeKind kind, const Type *elem, const TypeField *fields, int n)
+{
+    if ((c->nshapes + 1) * 2 > c->shapes_cap) {
+        size_t cap = c->shapes_cap ? c->shapes_cap * 2 : 64;
+        struct Shape *fresh = calloc(cap, sizeof *fresh);
+        if (!fresh) out_of_memory();
+        for (size_t i = 0; i < c->shapes_cap; i++) {
+            if (!c->shapes[i].type) continue;
+            size_t at = c->shapes[i].hash & (cap - 1);
+            while (fresh[at].type) at = (at + 1) & (cap - 1);
+            fresh[at] = c->shapes[i];
+        }
+        free(c->shapes);
+        c->shapes = fresh;
+        c->shapes_cap = cap;
+    }
+    uint64_t hash = shape_hash(kind, elem, fields, n);
+    size_t mask = c->shapes_cap - 1, at = hash & mask;
+    for (; c->shapes[at].type; at = (at + 1) & mask)
+        if (c->shapes[at].hash == hash && same_shape(c->shapes[at].type, kind, elem, fields, n))
+            return c->shapes[at].type;
+    TypeField *copy = n ? arena_alloc(&c->prog->arena, (size_t)n * sizeof *copy) : NULL;
+    Type *t = arena_alloc(&c->prog->arena, sizeof *t);
+    if ((n && !copy) || !t) out_of_memory();
+    if (n) memcpy(copy, fields, (size_t)n * sizeof *copy);
+    t->kind = kind;
+    t->elem = elem;
+    t->fields = copy;
+    t->nfields = n;
+    c->shapes[at] = (struct Shape){ t, hash };
+    c->nshapes++;
+    return t;
+}
+
 static const Type *new_list_type(Checker *c, const Type *elem)
 {
     if (elem == &ty_string) return &ty_list_string;
     if (elem == &ty_email) return &ty_list_email;
-    Type *t = arena_alloc(&c->prog->arena, sizeof *t);
-    if (!t) return &ty_error;
-    t->kind = TY_LIST;
-    t->elem = elem;
-    return t;
+    return shape_type(c, TY_LIST, elem, NULL, 0);
 }
 
 static const char *const type_names[] = { "bool", "int", "float", "string", "bytes", "percent",
@@ -310,7 +374,7 @@ static bool is_error(const Type *t)
 static const char *const_text(Checker *c, const Expr *e, size_t *len, int depth)
 {
     if (!e || depth > 64) return NULL;
-    if (e->kind == E_NAME && e->u.name.kind == NAME_CONST && e->u.name.decl)
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
         return const_text(c, e->u.name.decl->u.konst.value, len, depth + 1);
     if (e->kind != E_STRING) return NULL;
     for (int i = 0; i < e->u.str.nparts; i++)
@@ -341,7 +405,7 @@ static const char *const_text(Checker *c, const Expr *e, size_t *len, int depth)
 static const Expr *const_list(const Expr *e, int depth)
 {
     if (!e || depth > 64) return NULL;
-    if (e->kind == E_NAME && e->u.name.kind == NAME_CONST && e->u.name.decl)
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
         return const_list(e->u.name.decl->u.konst.value, depth + 1);
     return e->kind == E_LIST ? e : NULL;
 }
@@ -351,13 +415,13 @@ static const Expr *const_list(const Expr *e, int depth)
 static bool const_integral(const Expr *e, int64_t *out, int depth)
 {
     if (!e || depth > 64) return false;
-    if (e->kind == E_NAME && e->u.name.kind == NAME_CONST && e->u.name.decl)
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
         return const_integral(e->u.name.decl->u.konst.value, out, depth + 1);
     if (e->kind == E_INT || e->kind == E_BYTES || e->kind == E_DURATION || e->kind == E_TIME) {
         *out = e->u.i;
         return true;
     }
-    if (e->kind == E_UNARY && e->u.unary.op == OPR_NEG && const_integral(e->u.unary.operand, out, depth + 1)) {
+    if (e->kind == E_UNARY && e->op == OPR_NEG && const_integral(e->u.unary.operand, out, depth + 1)) {
         if (*out == INT64_MIN) return false;
         *out = -*out;
         return true;
@@ -452,13 +516,13 @@ static bool fits(const Type *from, const Type *want)
 /* Reports unless `e` (already checked) fits `want`; `what` names the place. */
 static bool expect_type(Checker *c, const Expr *e, const Type *want, const char *what)
 {
-    if (is_error(e->type) || is_error(want)) return true;
-    if (e->type->kind == TY_LIST && e->type->elem->kind == TY_EMPTY && want->kind == TY_LIST) return true;
-    if (!fits(e->type, want)) {
-        Diag *d = error_at(c, e->span, "%s must be %s, not %s", what, tname(want), tname(e->type));
-        if (want->kind == TY_BYTES && e->type->kind == TY_PERCENT)
+    if (is_error(type_of(c, e)) || is_error(want)) return true;
+    if (type_of(c, e)->kind == TY_LIST && type_of(c, e)->elem->kind == TY_EMPTY && want->kind == TY_LIST) return true;
+    if (!fits(type_of(c, e), want)) {
+        Diag *d = error_at(c, e->span, "%s must be %s, not %s", what, tname(want), tname(type_of(c, e)));
+        if (want->kind == TY_BYTES && type_of(c, e)->kind == TY_PERCENT)
             diag_help(d, "a percent is not a data size: write '%s of sim.quota'", "80%");
-        if (want->kind == TY_LIST && fits(e->type, want->elem))
+        if (want->kind == TY_LIST && fits(type_of(c, e), want->elem))
             diag_help(d, "put it in a list: [ ... ]");
         return false;
     }
@@ -470,9 +534,9 @@ static bool expect_type(Checker *c, const Expr *e, const Type *want, const char 
 
 static const Type *check_expr(Checker *c, Expr *e);
 
-static const Type *set_type(Expr *e, const Type *t, bool is_const)
+static const Type *set_type(Checker *c, Expr *e, const Type *t, bool is_const)
 {
-    e->type = t;
+    ast_set_expr_type(c->prog, e, t);
     e->is_const = is_const;
     return t;
 }
@@ -499,7 +563,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
     Span fspan = ast_field_name_span(e);
     Expr *obj = e->u.field.obj;
     if (same_name(base, "event")) {
-        obj->u.name.kind = NAME_EVENT;
+        obj->name_kind = NAME_EVENT;
         if (!c->event) {
             if (c->in_date)
                 error_at(c, obj->span, "the date of 'on date' cannot use 'event': it is computed before the event exists");
@@ -509,17 +573,17 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
                 error_at(c, obj->span, "'event' is not available in a test's expectations");
             else
                 error_at(c, obj->span, "'event' is only known while a flow runs");
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
         if (same_name(field, CAT_EVENT_ICCID)) {
             if (c->event->subject != SUBJ_SIM)
                 error_at(c, fspan, "%s is not about one SIM: it has no iccid", c->event->name);
             e->u.field.index = EVF_ICCID;
-            return set_type(e, &ty_string, false);
+            return set_type(c, e, &ty_string, false);
         }
         if (same_name(field, CAT_EVENT_TIME)) {
             e->u.field.index = EVF_TIME;
-            return set_type(e, &ty_time, false);
+            return set_type(c, e, &ty_time, false);
         }
         int i = cat_event_field_find(c->event, field, flen);
         if (i < 0) {
@@ -532,42 +596,42 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
             const char *best = diag_suggest(field, flen, names, n);
             if (best) diag_help(d, "did you mean '%s'?", best);
             else if (c->event->nfields == 0) diag_help(d, "%s carries only iccid and time", c->event->name);
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
         e->u.field.index = EVF_PAYLOAD + i;
-        return set_type(e, c->event->fields[i].type, false);
+        return set_type(c, e, c->event->fields[i].type, false);
     }
     if (same_name(base, "sim")) {
-        obj->u.name.kind = NAME_SIM;
-        if (!sim_available(c, obj->span, "'sim'")) return set_type(e, &ty_error, false);
+        obj->name_kind = NAME_SIM;
+        if (!sim_available(c, obj->span, "'sim'")) return set_type(c, e, &ty_error, false);
         int i = cat_sim_field_find(field, flen);
         if (i < 0) {
             const char *names[SIM_NFIELDS];
             for (int k = 0; k < SIM_NFIELDS; k++) names[k] = cat_sim_fields[k].name;
             Diag *d = error_at(c, fspan, "a SIM has no field '%s'", field);
             suggest(d, field, names, SIM_NFIELDS);
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
         e->u.field.index = i;
-        return set_type(e, cat_sim_fields[i].type, false);
+        return set_type(c, e, cat_sim_fields[i].type, false);
     }
     if (c->where == WHERE_GLOBAL) {
         error_at(c, obj->span, "'%s' is only known while a flow runs", base);
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     if (strcmp(base, "flow") == 0) {
-        obj->u.name.kind = NAME_FLOW;
-        if (strcmp(field, "name") == 0) { e->u.field.index = CTX_FLOW_NAME; return set_type(e, &ty_string, false); }
-        if (strcmp(field, "version") == 0) { e->u.field.index = CTX_FLOW_VERSION; return set_type(e, &ty_int, false); }
+        obj->name_kind = NAME_FLOW;
+        if (strcmp(field, "name") == 0) { e->u.field.index = CTX_FLOW_NAME; return set_type(c, e, &ty_string, false); }
+        if (strcmp(field, "version") == 0) { e->u.field.index = CTX_FLOW_VERSION; return set_type(c, e, &ty_int, false); }
         Diag *d = error_at(c, fspan, "'flow' has no field '%s'", field);
         diag_help(d, "'flow' has 'name' and 'version'");
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
-    obj->u.name.kind = NAME_RUN;
-    if (strcmp(field, "id") == 0) { e->u.field.index = CTX_RUN_ID; return set_type(e, &ty_string, false); }
+    obj->name_kind = NAME_RUN;
+    if (strcmp(field, "id") == 0) { e->u.field.index = CTX_RUN_ID; return set_type(c, e, &ty_string, false); }
     Diag *d = error_at(c, fspan, "'run' has no field '%s'", field);
     diag_help(d, "'run' has 'id'");
-    return set_type(e, &ty_error, false);
+    return set_type(c, e, &ty_error, false);
 }
 
 static bool is_bound_name(const char *name)
@@ -588,17 +652,17 @@ static const Type *check_name(Checker *c, Expr *e)
     const char *name = e->u.name.text;
     Local *local = scope_find(c, name);
     if (local) {
-        e->u.name.kind = NAME_LOCAL;
+        e->name_kind = NAME_LOCAL;
         e->u.name.slot = local->slot;
-        return set_type(e, local->type, false);
+        return set_type(c, e, local->type, false);
     }
     if (same_name(name, "now")) {
-        e->u.name.kind = NAME_NOW;
+        e->name_kind = NAME_NOW;
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "'now' is only known while a flow runs");
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
-        return set_type(e, &ty_time, false);
+        return set_type(c, e, &ty_time, false);
     }
     if (is_bound_name(name)) {
         Diag *d = error_at(c, e->span, "'%s' is not a value by itself", name);
@@ -606,66 +670,66 @@ static const Type *check_name(Checker *c, Expr *e)
         else if (strcmp(name, "event") == 0) diag_help(d, "use one of its fields, like event.time");
         else if (strcmp(name, "flow") == 0) diag_help(d, "use flow.name or flow.version");
         else diag_help(d, "use run.id");
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     Decl *g = global_find(c, name);
     if (g && g->kind == D_INPUT) {
-        e->u.name.kind = NAME_INPUT;
+        e->name_kind = NAME_INPUT;
         e->u.name.decl = g;
         g->u.input.used = true;
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "'%s' is an input, set at deploy: it is not known at compile time", name);
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
-        return set_type(e, g->u.input.resolved ? g->u.input.resolved : &ty_error, false);
+        return set_type(c, e, g->u.input.resolved ? g->u.input.resolved : &ty_error, false);
     }
     if (g && g->kind == D_CONST) {
-        e->u.name.kind = NAME_CONST;
+        e->name_kind = NAME_CONST;
         e->u.name.decl = g;
-        return set_type(e, check_const_decl(c, g), true);
+        return set_type(c, e, check_const_decl(c, g), true);
     }
     if (g) {
         Diag *d = error_at(c, e->span, "'%s' is %s, not a value", name, decl_kind_name(g->kind));
         if (g->kind == D_SUB) diag_help(d, "call it: %s(...)", name);
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     size_t n;
     const char **names = visible_names(c, &n);
     Diag *d = error_at(c, e->span, "unknown name '%s'", name);
     if (names) suggest(d, name, names, n);
     free(names);
-    return set_type(e, &ty_error, false);
+    return set_type(c, e, &ty_error, false);
 }
 
 static const Type *check_field(Checker *c, Expr *e)
 {
     Expr *obj = e->u.field.obj;
     if (obj->kind == E_NAME && is_bound_name(obj->u.name.text) && !scope_find(c, obj->u.name.text)) {
-        obj->type = &ty_void;
+        ast_set_expr_type(c->prog, obj, &ty_void);
         return check_bound_field(c, e, obj->u.name.text);
     }
     const Type *t = check_expr(c, obj);
-    if (is_error(t)) return set_type(e, &ty_error, false);
+    if (is_error(t)) return set_type(c, e, &ty_error, false);
     const char *field = e->u.field.name;
     if (t->kind != TY_RECORD) {
         error_at(c, ast_field_name_span(e), "a value of type %s has no fields", tname(t));
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     for (int i = 0; i < t->nfields; i++)
         if (same_name(t->fields[i].name, field)) {
             e->u.field.index = i;
-            return set_type(e, t->fields[i].type, obj->is_const);
+            return set_type(c, e, t->fields[i].type, obj->is_const);
         }
     if (t->nfields == 0) {
         error_at(c, ast_field_name_span(e), "the fields of a record input are not known when compiling");
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     const char *names[64];
     size_t n = 0;
     for (int i = 0; i < t->nfields && n < 64; i++) names[n++] = t->fields[i].name;
     Diag *d = error_at(c, ast_field_name_span(e), "the record has no field '%s'", field);
     suggest(d, field, names, n);
-    return set_type(e, &ty_error, false);
+    return set_type(c, e, &ty_error, false);
 }
 
 static const Type *check_index(Checker *c, Expr *e)
@@ -674,25 +738,25 @@ static const Type *check_index(Checker *c, Expr *e)
     const Type *idx = check_expr(c, e->u.index.index);
     if (!is_error(idx) && idx->kind != TY_INT)
         error_at(c, e->u.index.index->span, "a list index must be int, not %s", tname(idx));
-    if (is_error(obj)) return set_type(e, &ty_error, false);
+    if (is_error(obj)) return set_type(c, e, &ty_error, false);
     if (obj->kind != TY_LIST) {
         error_at(c, e->u.index.obj->span, "only lists can be indexed, not %s", tname(obj));
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     if (obj->elem->kind == TY_EMPTY) {
         error_at(c, e->span, "the list is always empty");
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
-    return set_type(e, obj->elem, false);
+    return set_type(c, e, obj->elem, false);
 }
 
 /* ------------------------------------------------------------ calls */
 
-static bool builtin_accepts(const StdBuiltin *b, Expr **args, int nargs)
+static bool builtin_accepts(const Checker *c, const StdBuiltin *b, Expr **args, int nargs)
 {
     if (nargs < b->nparams || nargs > b->nparams + b->nopt) return false;
     for (int i = 0; i < nargs; i++) {
-        const Type *have = args[i]->type, *want = b->params[i];
+        const Type *have = type_of(c, args[i]), *want = b->params[i];
         if (is_error(have)) continue;
         if (want == &ty_empty_list) {
             if (have->kind != TY_LIST) return false;
@@ -725,27 +789,27 @@ static const Type *check_builtin_call(Checker *c, Expr *e, int first)
 {
     const char *name = e->u.call.name;
     bool any_error = false;
-    for (int i = 0; i < e->u.call.nargs; i++) any_error |= is_error(e->u.call.args[i]->type);
+    for (int i = 0; i < e->u.call.nargs; i++) any_error |= is_error(type_of(c, e->u.call.args[i]));
     for (int r = first; r < std_nbuiltins && strcmp(std_builtins[r].name, name) == 0; r++) {
         const StdBuiltin *b = &std_builtins[r];
-        if (!builtin_accepts(b, e->u.call.args, e->u.call.nargs)) continue;
-        e->u.call.kind = CALL_BUILTIN;
+        if (!builtin_accepts(c, b, e->u.call.args, e->u.call.nargs)) continue;
+        e->call_kind = CALL_BUILTIN;
         e->u.call.builtin = r;
-        if (any_error) return set_type(e, &ty_error, false);
-        const Type *ret = b->ret ? b->ret : e->u.call.args[0]->type;
-        return set_type(e, ret, false);
+        if (any_error) return set_type(c, e, &ty_error, false);
+        const Type *ret = b->ret ? b->ret : type_of(c, e->u.call.args[0]);
+        return set_type(c, e, ret, false);
     }
-    if (any_error) return set_type(e, &ty_error, false);
+    if (any_error) return set_type(c, e, &ty_error, false);
     char have[256] = "";
     for (int i = 0; i < e->u.call.nargs; i++) {
         size_t used = strlen(have);
-        snprintf(have + used, sizeof have - used, "%s%s", i ? ", " : "", tname(e->u.call.args[i]->type));
+        snprintf(have + used, sizeof have - used, "%s%s", i ? ", " : "", tname(type_of(c, e->u.call.args[i])));
     }
     char forms[512];
     builtin_forms(first, name, forms, sizeof forms);
     Diag *d = error_at(c, e->span, "%s() does not take (%s)", name, have);
     diag_help(d, "%s takes %s", name, forms);
-    return set_type(e, &ty_error, false);
+    return set_type(c, e, &ty_error, false);
 }
 
 static void add_edge(Checker *c, Decl *to, Span span)
@@ -761,7 +825,7 @@ static void add_edge(Checker *c, Decl *to, Span span)
 
 static const Type *check_sub_call(Checker *c, Expr *e, Decl *sub)
 {
-    e->u.call.kind = CALL_SUB;
+    e->call_kind = CALL_SUB;
     e->u.call.sub = sub;
     add_edge(c, sub, e->span);
     int nparams = sub->u.sub.nparams, nargs = e->u.call.nargs;
@@ -784,7 +848,7 @@ static const Type *check_sub_call(Checker *c, Expr *e, Decl *sub)
         error_at(c, e->span, "%s() uses the SIM, and there is no SIM in a flow on %s", sub->name.text,
                  c->event->name);
     if (c->where == WHERE_GLOBAL) error_at(c, e->span, "a sub cannot be called at compile time");
-    return set_type(e, sub->u.sub.resolved_ret ? sub->u.sub.resolved_ret : &ty_void, false);
+    return set_type(c, e, sub->u.sub.resolved_ret ? sub->u.sub.resolved_ret : &ty_void, false);
 }
 
 static const Type *check_call(Checker *c, Expr *e)
@@ -797,7 +861,7 @@ static const Type *check_call(Checker *c, Expr *e)
     if (first >= 0) {
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "a const must be known at compile time; %s() runs only in a flow", name);
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
         return check_builtin_call(c, e, first);
     }
@@ -805,7 +869,7 @@ static const Type *check_call(Checker *c, Expr *e)
         if (g->kind == D_INPUT) g->u.input.used = true;
         error_at(c, ast_call_name_span(e), "'%s' is %s; only subs and built-ins can be called", name,
                  decl_kind_name(g->kind));
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     const char **names = malloc(((size_t)std_nbuiltins + c->globals_cap) * sizeof *names);
     size_t n = 0;
@@ -817,7 +881,7 @@ static const Type *check_call(Checker *c, Expr *e)
     Diag *d = error_at(c, ast_call_name_span(e), "unknown function '%s'", name);
     if (names) suggest(d, name, names, n);
     free(names);
-    return set_type(e, &ty_error, false);
+    return set_type(c, e, &ty_error, false);
 }
 
 /* ------------------------------------------------------------ operators */
@@ -918,42 +982,42 @@ static void unit_mismatch_help(Diag *d, const Type *l, const Type *r)
 /* Domain words on either side of == != in: check the literal side. */
 static void check_domain_compare(Checker *c, Expr *l, Expr *r)
 {
-    if (l->type->kind == TY_STRING && l->type->domain) {
-        if (r->type->kind == TY_LIST) {
+    if (type_of(c, l)->kind == TY_STRING && type_of(c, l)->domain) {
+        if (type_of(c, r)->kind == TY_LIST) {
             const Expr *list = const_list(r, 0);
             if (list)
-                for (int i = 0; i < list->u.list.n; i++) check_domain_word(c, list->u.list.items[i], l->type->domain);
+                for (int i = 0; i < list->u.list.n; i++) check_domain_word(c, list->u.list.items[i], type_of(c, l)->domain);
         } else {
-            check_domain_word(c, r, l->type->domain);
+            check_domain_word(c, r, type_of(c, l)->domain);
         }
-    } else if (r->type->kind == TY_STRING && r->type->domain) {
-        check_domain_word(c, l, r->type->domain);
+    } else if (type_of(c, r)->kind == TY_STRING && type_of(c, r)->domain) {
+        check_domain_word(c, l, type_of(c, r)->domain);
     }
 }
 
 static const Type *check_binary(Checker *c, Expr *e)
 {
-    OpKind op = e->u.binary.op;
+    OpKind op = e->op;
     Expr *le = e->u.binary.left, *re = e->u.binary.right;
     const Type *l = check_expr(c, le), *r = check_expr(c, re);
     bool is_const = le->is_const && re->is_const;
-    if (is_error(l) || is_error(r)) return set_type(e, &ty_error, false);
+    if (is_error(l) || is_error(r)) return set_type(c, e, &ty_error, false);
     const char *ops = ast_op_text(op);
     switch (op) {
     case OPR_AND:
     case OPR_OR:
         if (l->kind != TY_BOOL) error_at(c, le->span, "'%s' needs bool on its left, not %s", ops, tname(l));
         if (r->kind != TY_BOOL) error_at(c, re->span, "'%s' needs bool on its right, not %s", ops, tname(r));
-        return set_type(e, &ty_bool, is_const);
+        return set_type(c, e, &ty_bool, is_const);
     case OPR_EQ:
     case OPR_NE:
         if (!equatable(l, r)) {
             Diag *d = error_at(c, e->span, "cannot compare %s with %s", tname(l), tname(r));
             unit_mismatch_help(d, l, r);
-            return set_type(e, &ty_bool, false);
+            return set_type(c, e, &ty_bool, false);
         }
         check_domain_compare(c, le, re);
-        return set_type(e, &ty_bool, is_const);
+        return set_type(c, e, &ty_bool, is_const);
     case OPR_LT:
     case OPR_LE:
     case OPR_GT:
@@ -962,7 +1026,7 @@ static const Type *check_binary(Checker *c, Expr *e)
             Diag *d = error_at(c, e->span, "cannot compare %s with %s using '%s'", tname(l), tname(r), ops);
             unit_mismatch_help(d, l, r);
         }
-        return set_type(e, &ty_bool, is_const);
+        return set_type(c, e, &ty_bool, is_const);
     case OPR_IN:
         if (r->kind == TY_LIST) {
             if (r->elem->kind != TY_EMPTY && !equatable(l, r->elem))
@@ -975,27 +1039,27 @@ static const Type *check_binary(Checker *c, Expr *e)
         } else {
             error_at(c, re->span, "'in' needs a list or a string on its right, not %s", tname(r));
         }
-        return set_type(e, &ty_bool, is_const);
+        return set_type(c, e, &ty_bool, is_const);
     case OPR_OF:
         if (l->kind != TY_PERCENT) {
             Diag *d = error_at(c, le->span, "'of' needs a percent on its left, not %s", tname(l));
             diag_help(d, "write it like 80%% of sim.quota");
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
         if (!(is_number(r) || r->kind == TY_BYTES || r->kind == TY_DURATION)) {
             error_at(c, re->span, "a percent can be taken of a number, a data size or a duration, not %s",
                      tname(r));
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
-        return set_type(e, r, is_const);
+        return set_type(c, e, r, is_const);
     default: {
         const Type *t = arith_type(op, l, r);
         if (!t) {
             Diag *d = error_at(c, e->span, "cannot %s %s and %s", op_verb(op), tname(l), tname(r));
             unit_mismatch_help(d, l, r);
-            return set_type(e, &ty_error, false);
+            return set_type(c, e, &ty_error, false);
         }
-        return set_type(e, t, is_const);
+        return set_type(c, e, t, is_const);
     }
     }
 }
@@ -1004,16 +1068,16 @@ static const Type *check_unary(Checker *c, Expr *e)
 {
     Expr *operand = e->u.unary.operand;
     const Type *t = check_expr(c, operand);
-    if (is_error(t)) return set_type(e, &ty_error, false);
-    if (e->u.unary.op == OPR_NOT) {
+    if (is_error(t)) return set_type(c, e, &ty_error, false);
+    if (e->op == OPR_NOT) {
         if (t->kind != TY_BOOL) error_at(c, operand->span, "'not' needs bool, not %s", tname(t));
-        return set_type(e, &ty_bool, operand->is_const);
+        return set_type(c, e, &ty_bool, operand->is_const);
     }
     if (!(is_number(t) || t->kind == TY_BYTES || t->kind == TY_PERCENT || t->kind == TY_DURATION)) {
         error_at(c, e->span, "cannot negate %s", tname(t));
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
-    return set_type(e, t, operand->is_const);
+    return set_type(c, e, t, operand->is_const);
 }
 
 /* ------------------------------------------------------------ literals */
@@ -1039,15 +1103,20 @@ static const Type *check_list(Checker *c, Expr *e)
             error_at(c, item->span, "a list holds one type: this item is %s, the first is %s", tname(t), tname(elem));
     }
     if (elem->kind == TY_STRING && elem->domain) elem = &ty_string;
-    return set_type(e, new_list_type(c, elem), is_const);
+    return set_type(c, e, new_list_type(c, elem), is_const);
 }
 
 static const Type *check_record(Checker *c, Expr *e)
 {
     int n = e->u.rec.n;
-    TypeField *fields = n ? arena_alloc(&c->prog->arena, (size_t)n * sizeof *fields) : NULL;
-    Type *t = arena_alloc(&c->prog->arena, sizeof *t);
-    if ((n && !fields) || !t) return set_type(e, &ty_error, false);
+    /* the fields' types go on the stack c->fields (records nest) */
+    size_t base = c->nfields;
+    if (base + (size_t)n > c->fields_cap) {
+        c->fields_cap = (base + (size_t)n) * 2 + 16;
+        c->fields = realloc(c->fields, c->fields_cap * sizeof *c->fields);
+        if (!c->fields) out_of_memory();
+    }
+    c->nfields = base + (size_t)n;
     bool is_const = true;
     for (int i = 0; i < n; i++) {
         RecField *f = &e->u.rec.fields[i];
@@ -1059,12 +1128,11 @@ static const Type *check_record(Checker *c, Expr *e)
         const Type *ft = check_expr(c, f->value);
         if (ft->kind == TY_VOID) error_at(c, f->value->span, "this gives no value for '%s'", f->name.text);
         is_const &= f->value->is_const;
-        fields[i] = (TypeField){ f->name.text, ft };
+        c->fields[base + (size_t)i] = (TypeField){ f->name.text, ft };
     }
-    t->kind = TY_RECORD;
-    t->fields = fields;
-    t->nfields = n;
-    return set_type(e, t, is_const);
+    const Type *t = shape_type(c, TY_RECORD, NULL, c->fields + base, n);
+    c->nfields = base;
+    return set_type(c, e, t, is_const);
 }
 
 static const Type *check_string(Checker *c, Expr *e)
@@ -1077,7 +1145,7 @@ static const Type *check_string(Checker *c, Expr *e)
         is_const &= p->expr->is_const;
         if (t->kind == TY_VOID) error_at(c, p->expr->span, "this gives no value to put in the text");
     }
-    return set_type(e, &ty_string, is_const);
+    return set_type(c, e, &ty_string, is_const);
 }
 
 static const Type *check_expr(Checker *c, Expr *e)
@@ -1085,17 +1153,17 @@ static const Type *check_expr(Checker *c, Expr *e)
     if (++c->depth > CHK_MAX_DEPTH) {
         c->depth--;
         error_at(c, e->span, "expression nested too deeply");
-        return set_type(e, &ty_error, false);
+        return set_type(c, e, &ty_error, false);
     }
     const Type *t;
     switch (e->kind) {
-    case E_BOOL: t = set_type(e, &ty_bool, true); break;
-    case E_INT: t = set_type(e, &ty_int, true); break;
-    case E_FLOAT: t = set_type(e, &ty_float, true); break;
-    case E_BYTES: t = set_type(e, &ty_bytes, true); break;
-    case E_PERCENT: t = set_type(e, &ty_percent, true); break;
-    case E_DURATION: t = set_type(e, &ty_duration, true); break;
-    case E_TIME: t = set_type(e, &ty_time, true); break;
+    case E_BOOL: t = set_type(c, e, &ty_bool, true); break;
+    case E_INT: t = set_type(c, e, &ty_int, true); break;
+    case E_FLOAT: t = set_type(c, e, &ty_float, true); break;
+    case E_BYTES: t = set_type(c, e, &ty_bytes, true); break;
+    case E_PERCENT: t = set_type(c, e, &ty_percent, true); break;
+    case E_DURATION: t = set_type(c, e, &ty_duration, true); break;
+    case E_TIME: t = set_type(c, e, &ty_time, true); break;
     case E_STRING: t = check_string(c, e); break;
     case E_LIST: t = check_list(c, e); break;
     case E_RECORD: t = check_record(c, e); break;
@@ -1105,7 +1173,7 @@ static const Type *check_expr(Checker *c, Expr *e)
     case E_CALL: t = check_call(c, e); break;
     case E_UNARY: t = check_unary(c, e); break;
     case E_BINARY: t = check_binary(c, e); break;
-    default: t = set_type(e, &ty_error, false); break;
+    default: t = set_type(c, e, &ty_error, false); break;
     }
     c->depth--;
     return t;
@@ -1115,12 +1183,12 @@ static const Type *check_expr(Checker *c, Expr *e)
 static const Type *check_typed(Checker *c, Expr *e, const Type *want, const char *what)
 {
     check_expr(c, e);
-    if (e->type->kind == TY_VOID) {
+    if (type_of(c, e)->kind == TY_VOID) {
         error_at(c, e->span, "this call returns nothing, so it cannot serve as %s", what);
-        e->type = &ty_error;
+        ast_set_expr_type(c->prog, e, &ty_error);
     }
     if (want) expect_type(c, e, want, what);
-    return e->type;
+    return type_of(c, e);
 }
 
 /* Checks an expression whose value must be known at compile time. */
@@ -1130,7 +1198,7 @@ static bool check_constant(Checker *c, Expr *e, const Type *want, const char *wh
     c->where = WHERE_GLOBAL;
     check_typed(c, e, want, what);
     c->where = saved;
-    if (is_error(e->type)) return false;
+    if (is_error(type_of(c, e))) return false;
     if (!e->is_const) {
         error_at(c, e->span, "%s must be known at compile time", what);
         return false;
@@ -1140,10 +1208,10 @@ static bool check_constant(Checker *c, Expr *e, const Type *want, const char *wh
 
 static const Type *check_const_decl(Checker *c, Decl *d)
 {
-    if (d->mark == 2) return d->u.konst.value->type ? d->u.konst.value->type : &ty_error;
+    if (d->mark == 2) return type_of(c, d->u.konst.value) ? type_of(c, d->u.konst.value) : &ty_error;
     if (d->mark == 1) {
         error_at(c, d->name.span, "const '%s' is defined in terms of itself", d->name.text);
-        d->u.konst.value->type = &ty_error;
+        ast_set_expr_type(c->prog, d->u.konst.value, &ty_error);
         return &ty_error;
     }
     d->mark = 1;
@@ -1162,7 +1230,7 @@ static const Type *check_const_decl(Checker *c, Decl *d)
     c->decl = saved.decl;
     c->where = saved.where;
     d->mark = 2;
-    return d->u.konst.value->type;
+    return type_of(c, d->u.konst.value);
 }
 
 /* ============================================================ statements */
@@ -1211,7 +1279,7 @@ static void check_email(Checker *c, Stmt *s)
             break;
         case EMAIL_SMTP:
             check_typed(c, item->value, &ty_string, "the smtp profile");
-            if (!item->value->is_const && !is_error(item->value->type))
+            if (!item->value->is_const && !is_error(type_of(c, item->value)))
                 error_at(c, item->value->span, "the smtp profile must be a name known at compile time");
             break;
         default:
@@ -1368,9 +1436,9 @@ static void check_stmt(Checker *c, Stmt *s)
     case S_CALL: {
         Expr *call = s->u.call.call;
         check_expr(c, call);
-        if (call->kind == E_CALL && call->u.call.kind == CALL_BUILTIN)
+        if (call->kind == E_CALL && call->call_kind == CALL_BUILTIN)
             error_at(c, call->span, "the result of %s() is not used", call->u.call.name);
-        else if (call->kind == E_CALL && call->u.call.kind == CALL_SUB && call->u.call.sub->u.sub.resolved_ret &&
+        else if (call->kind == E_CALL && call->call_kind == CALL_SUB && call->u.call.sub->u.sub.resolved_ret &&
                  !call->u.call.sub->u.sub.has_effects && c->where != WHERE_SUB)
             warning_at(c, call->span, "the result of %s() is not used", call->u.call.name);
         mark_effect(c);   /* the callee's effects arrive through the call graph */
@@ -1825,7 +1893,7 @@ static void check_test_sim(Checker *c, Step *st)
             if (text) check_iccid_text(c, f->value->span, text, len);
         }
     }
-    rec->type = &ty_any_record;
+    ast_set_expr_type(c->prog, rec, &ty_any_record);
     if (!has_iccid) error_at(c, st->span, "a test SIM needs an iccid");
 }
 
@@ -1869,7 +1937,7 @@ static void check_test_event(Checker *c, Step *st)
         snprintf(what, sizeof what, "the event's %s", f->name.text);
         check_constant(c, f->value, ev->fields[field].type, what);
     }
-    if (rec) rec->type = &ty_any_record;
+    if (rec) ast_set_expr_type(c->prog, rec, &ty_any_record);
     for (int k = 0; ev && k < ev->nfields && k < 64; k++)
         if (!given[k] && !(ev->fields[k].flags & (CAT_F_DERIVED | CAT_F_OPTIONAL)))
             error_at(c, st->span, "this %s event needs '%s' (%s)", ev->name, ev->fields[k].name,
@@ -2014,7 +2082,11 @@ int chk_program(Program *prog, DiagSink *diags)
             diag_help(w, "remove it, or use it in a flow");
         }
     }
+    if (prog->types_full && prog->ndecls)
+        error_at(c, prog->decls[0]->span, "the project uses more than 65,535 distinct types");
     free(c->globals);
     free(c->edges);
+    free(c->shapes);
+    free(c->fields);
     return (int)(diags->errors - c->errors_at_start);
 }

@@ -257,6 +257,12 @@ static const VStr *make_str(Cg *cg, const char *text, size_t len)
     return s;
 }
 
+/* The static type the checker gave an expression. */
+static inline const Type *type_of(const Cg *cg, const Expr *e)
+{
+    return ast_expr_type(cg->prog, e);
+}
+
 static ValTag tag_of(const Type *t)
 {
     switch (t->kind) {
@@ -293,8 +299,8 @@ static bool fold_binary(Cg *cg, const Expr *e, Value *out)
 {
     Value l, r;
     if (!fold(cg, e->u.binary.left, &l) || !fold(cg, e->u.binary.right, &r)) return false;
-    ValTag tag = tag_of(e->type);
-    OpKind op = e->u.binary.op;
+    ValTag tag = tag_of(type_of(cg, e));
+    OpKind op = e->op;
     if (op == OPR_OF) {
         double p = l.as.f;
         if (val_is_integral((ValTag)r.tag)) {
@@ -424,13 +430,13 @@ static bool fold_string(Cg *cg, const Expr *e, Value *out)
  * computed at run time (or folding reported an error). */
 static bool fold(Cg *cg, const Expr *e, Value *out)
 {
-    if (!e || !e->is_const || !e->type || e->type->kind == TY_ERROR) return false;
+    if (!e || !e->is_const || !type_of(cg, e) || type_of(cg, e)->kind == TY_ERROR) return false;
     if (++cg->fold_depth > 200) {
         cg->fold_depth--;
         return false;
     }
     bool ok = false;
-    ValTag tag = tag_of(e->type);
+    ValTag tag = tag_of(type_of(cg, e));
     switch (e->kind) {
     case E_BOOL: *out = val_bool(e->u.b); ok = true; break;
     case E_INT: case E_BYTES: case E_DURATION: case E_TIME: *out = val_integral(tag, e->u.i); ok = true; break;
@@ -439,7 +445,7 @@ static bool fold(Cg *cg, const Expr *e, Value *out)
     case E_LIST: ok = fold_list(cg, e, out); break;
     case E_RECORD: ok = fold_record(cg, e, out); break;
     case E_NAME:
-        ok = e->u.name.kind == NAME_CONST && fold(cg, e->u.name.decl->u.konst.value, out);
+        ok = e->name_kind == NAME_CONST && fold(cg, e->u.name.decl->u.konst.value, out);
         /* a const's list keeps the list type of its use (list<email> and list<string> are one at run time) */
         break;
     case E_FIELD:
@@ -451,7 +457,7 @@ static bool fold(Cg *cg, const Expr *e, Value *out)
     case E_UNARY: {
         Value v;
         if (!fold(cg, e->u.unary.operand, &v)) break;
-        if (e->u.unary.op == OPR_NOT) {
+        if (e->op == OPR_NOT) {
             *out = val_bool(!v.as.b);
             ok = true;
         } else if (val_is_integral((ValTag)v.tag)) {
@@ -464,7 +470,7 @@ static bool fold(Cg *cg, const Expr *e, Value *out)
         break;
     }
     case E_BINARY:
-        switch (e->u.binary.op) {
+        switch (e->op) {
         case OPR_ADD: case OPR_SUB: case OPR_MUL: case OPR_DIV: case OPR_MOD: case OPR_OF:
             ok = fold_binary(cg, e, out);
             break;
@@ -486,7 +492,7 @@ static void expr_to(Cg *cg, Func *fn, Expr *e, int dst);
 /* The register holding e's value: a local's own register, or a new temporary. */
 static int expr_reg(Cg *cg, Func *fn, Expr *e)
 {
-    if (e->kind == E_NAME && e->u.name.kind == NAME_LOCAL) return e->u.name.slot;
+    if (e->kind == E_NAME && e->name_kind == NAME_LOCAL) return e->u.name.slot;
     int reg = alloc_reg(cg, fn);
     expr_to(cg, fn, e, reg);
     return reg;
@@ -553,7 +559,7 @@ static void logic_to(Cg *cg, Func *fn, Expr *e, int dst)
 {
     /* a and b: dst = a; if not dst skip b; dst = b */
     expr_to(cg, fn, e->u.binary.left, dst);
-    uint32_t jump = emit_jump(cg, fn, e->u.binary.op == OPR_AND ? OP_JMPF : OP_JMPT, dst);
+    uint32_t jump = emit_jump(cg, fn, e->op == OPR_AND ? OP_JMPF : OP_JMPT, dst);
     expr_to(cg, fn, e->u.binary.right, dst);
     patch_jump(cg, fn, jump, fn->n);
 }
@@ -587,14 +593,14 @@ static Opcode arith_opcode(OpKind op, const Type *l, const Type *r, const Type *
 
 static void binary_to(Cg *cg, Func *fn, Expr *e, int dst)
 {
-    OpKind op = e->u.binary.op;
+    OpKind op = e->op;
     Expr *le = e->u.binary.left, *re = e->u.binary.right;
     if (op == OPR_AND || op == OPR_OR) {
         logic_to(cg, fn, e, dst);
         return;
     }
     int mark = fn->free_reg;
-    if (op == OPR_ADD && e->type->kind == TY_STRING) {
+    if (op == OPR_ADD && type_of(cg, e)->kind == TY_STRING) {
         Expr *parts[2] = { le, re };
         int base = exprs_to_range(cg, fn, parts, 2);
         emit_abc(cg, fn, OP_CONCAT, dst, base, 2);
@@ -613,7 +619,7 @@ static void binary_to(Cg *cg, Func *fn, Expr *e, int dst)
     case OPR_OF: emit_abc(cg, fn, OP_OF, dst, l, r); break;
     default: {
         bool swap;
-        Opcode opcode = arith_opcode(op, le->type, re->type, e->type, &swap);
+        Opcode opcode = arith_opcode(op, type_of(cg, le), type_of(cg, re), type_of(cg, e), &swap);
         emit_abc(cg, fn, opcode, dst, swap ? r : l, swap ? l : r);
         break;
     }
@@ -627,7 +633,7 @@ static void call_to(Cg *cg, Func *fn, Expr *e, int dst)
     int n = e->u.call.nargs;
     int base = exprs_to_range(cg, fn, e->u.call.args, n);
     if (n == 0) base = alloc_regs(cg, fn, 1);   /* the result lands at base */
-    if (e->u.call.kind == CALL_BUILTIN)
+    if (e->call_kind == CALL_BUILTIN)
         emit_abc(cg, fn, OP_CALLB, base, e->u.call.builtin, n);
     else
         emit_abc(cg, fn, OP_CALL, base, (int)(cg->nfunctions + import_index(cg, e->u.call.sub)), n);
@@ -678,7 +684,7 @@ static void expr_code(Cg *cg, Func *fn, Expr *e, int dst)
         break;
     }
     case E_NAME:
-        switch (e->u.name.kind) {
+        switch (e->name_kind) {
         case NAME_LOCAL:
             if (e->u.name.slot != dst) emit_abc(cg, fn, OP_MOVE, dst, e->u.name.slot, 0);
             break;
@@ -698,7 +704,7 @@ static void expr_code(Cg *cg, Func *fn, Expr *e, int dst)
         break;
     case E_FIELD: {
         Expr *obj = e->u.field.obj;
-        NameKind base = obj->kind == E_NAME && obj->type == &ty_void ? obj->u.name.kind : NAME_UNRESOLVED;
+        NameKind base = obj->kind == E_NAME && type_of(cg, obj) == &ty_void ? obj->name_kind : NAME_UNRESOLVED;
         if (base == NAME_EVENT) emit_abc(cg, fn, OP_EVENT, dst, e->u.field.index, 0);
         else if (base == NAME_SIM) emit_abc(cg, fn, OP_SIM, dst, e->u.field.index, 0);
         else if (base == NAME_FLOW || base == NAME_RUN) emit_abc(cg, fn, OP_CTX, dst, e->u.field.index, 0);
@@ -716,7 +722,7 @@ static void expr_code(Cg *cg, Func *fn, Expr *e, int dst)
         break;
     case E_UNARY: {
         int r = expr_reg(cg, fn, e->u.unary.operand);
-        Opcode op = e->u.unary.op == OPR_NOT ? OP_NOT : ty_is_integral(e->type) ? OP_NEGI : OP_NEGF;
+        Opcode op = e->op == OPR_NOT ? OP_NOT : ty_is_integral(type_of(cg, e)) ? OP_NEGI : OP_NEGF;
         emit_abc(cg, fn, op, dst, r, 0);
         break;
     }
@@ -740,7 +746,7 @@ static void email_stmt(Cg *cg, Func *fn, Stmt *s)
     int mark = fn->free_reg;
     int base = alloc_regs(cg, fn, 1 + EMAIL_NFIELDS);
     Expr *to = s->u.email.recipients;
-    if (to->type->kind == TY_LIST) {
+    if (type_of(cg, to)->kind == TY_LIST) {
         expr_to(cg, fn, to, base);
     } else {
         expr_to(cg, fn, to, base + 1);
@@ -753,7 +759,7 @@ static void email_stmt(Cg *cg, Func *fn, Stmt *s)
             if ((int)s->u.email.items[i].field == f) item = &s->u.email.items[i];
         if (!item) {
             emit_abc(cg, fn, OP_LOADNIL, reg, 0, 0);
-        } else if ((f == EMAIL_CC || f == EMAIL_BCC) && item->value->type->kind != TY_LIST) {
+        } else if ((f == EMAIL_CC || f == EMAIL_BCC) && type_of(cg, item->value)->kind != TY_LIST) {
             int one = alloc_reg(cg, fn);
             expr_to(cg, fn, item->value, one);
             emit_abc(cg, fn, OP_LIST, reg, one, 1);
