@@ -206,6 +206,14 @@ static uint32_t module_of(const VmProgram *p, const Artifact *art)
     Q(EQ_JMPT, EQ, JMPT, "EQ; JMPT on its R[A]")                                     \
     Q(NE_JMPF, NE, JMPF, "NE; JMPF on its R[A]")                                     \
     Q(NE_JMPT, NE, JMPT, "NE; JMPT on its R[A]")                                     \
+    Q(LT_JMPF_RET, LT, JMPF, "LT_JMPF whose jump lands on a RET of R[A]: returns")   \
+    Q(LT_JMPT_RET, LT, JMPT, "LT_JMPT whose jump lands on a RET of R[A]: returns")   \
+    Q(LE_JMPF_RET, LE, JMPF, "LE_JMPF whose jump lands on a RET of R[A]: returns")   \
+    Q(LE_JMPT_RET, LE, JMPT, "LE_JMPT whose jump lands on a RET of R[A]: returns")   \
+    Q(EQ_JMPF_RET, EQ, JMPF, "EQ_JMPF whose jump lands on a RET of R[A]: returns")   \
+    Q(EQ_JMPT_RET, EQ, JMPT, "EQ_JMPT whose jump lands on a RET of R[A]: returns")   \
+    Q(NE_JMPF_RET, NE, JMPF, "NE_JMPF whose jump lands on a RET of R[A]: returns")   \
+    Q(NE_JMPT_RET, NE, JMPT, "NE_JMPT whose jump lands on a RET of R[A]: returns")   \
     Q(LT_RET, LT, RET, "LT; RET of its R[A]")                                        \
     Q(LE_RET, LE, RET, "LE; RET of its R[A]")                                        \
     Q(EQ_RET, EQ, RET, "EQ; RET of its R[A]")                                        \
@@ -227,7 +235,9 @@ static uint32_t module_of(const VmProgram *p, const Artifact *art)
  * and the OF reads the two registers the loads write. */
 #define VM_QUICK_TRIPLES(T)                                                          \
     T(KOF_SIM, LOADK, SIM, OF, "LOADK of a whole percent; SIM; OF of the two")       \
-    T(KOF_EVENT, LOADK, EVENT, OF, "LOADK of a whole percent; EVENT; OF of the two")
+    T(KOF_EVENT, LOADK, EVENT, OF, "LOADK of a whole percent; EVENT; OF of the two")  \
+    T(KOF_SIM_D, LOADK, SIM, OF, "KOF_SIM whose two loaded registers are dead after it") \
+    T(KOF_EVENT_D, LOADK, EVENT, OF, "KOF_EVENT whose two loaded registers are dead after it")
 
 /* Single instructions with a faster form: S(NAME, ORIGINAL, "what it does"). */
 #define VM_QUICK_SINGLES(S) \
@@ -267,6 +277,12 @@ static const uint8_t quick_first[256] = {
     [QOP_END ... 255] = 255,   /* unknown: stays unknown */
 };
 
+/* A 256-register set. */
+typedef struct RegSet { uint64_t w[4]; } RegSet;
+
+static inline void regs_add(RegSet *set, uint32_t r) { set->w[r >> 6] |= (uint64_t)1 << (r & 63); }
+static inline bool regs_has(const RegSet *set, uint32_t r) { return set->w[r >> 6] >> (r & 63) & 1; }
+
 /* The superinstruction for a pair of original instructions, or 0. */
 static uint32_t quick_pair(uint32_t first, uint32_t second)
 {
@@ -283,7 +299,8 @@ static uint32_t quick_pair(uint32_t first, uint32_t second)
 
 /* The superinstruction for three original instructions, or 0; k: the
  * function's constants (verified: LOADK's Bx is one of them). */
-static uint32_t quick_triple(uint32_t first, uint32_t second, uint32_t third, const Value *k)
+static uint32_t quick_triple(uint32_t first, uint32_t second, uint32_t third, const Value *k,
+                             const RegSet *live_after)
 {
     if (INS_OP(first) != OP_LOADK || INS_OP(third) != OP_OF) return 0;
     uint32_t p = INS_A(first), x = INS_A(second);
@@ -292,9 +309,32 @@ static uint32_t quick_triple(uint32_t first, uint32_t second, uint32_t third, co
     if (pct->tag != VAL_PERCENT || !(pct->as.f >= -1e9 && pct->as.f <= 1e9) ||
         (double)(int64_t)pct->as.f != pct->as.f)
         return 0;
-    if (INS_OP(second) == OP_SIM) return QOP_KOF_SIM;
-    if (INS_OP(second) == OP_EVENT) return QOP_KOF_EVENT;
+    /* the loads' registers are dead when nothing reads them after the OF
+     * (or the OF writes them) */
+    uint32_t r = INS_A(third);
+    bool dead = live_after && (p == r || !regs_has(live_after, p)) && (x == r || !regs_has(live_after, x));
+    if (INS_OP(second) == OP_SIM) return dead ? QOP_KOF_SIM_D : QOP_KOF_SIM;
+    if (INS_OP(second) == OP_EVENT) return dead ? QOP_KOF_EVENT_D : QOP_KOF_EVENT;
     return 0;
+}
+
+/* A compare-and-branch pair whose jump lands on a RET of the compare's
+ * register returns there itself: its _RET form.  target: the original
+ * instruction the jump lands on. */
+static uint32_t quick_jump_ret(uint32_t quick, uint32_t first, uint32_t target)
+{
+    if (INS_OP(target) != OP_RET || INS_B(target) != 1 || INS_A(target) != INS_A(first)) return quick;
+    switch (quick) {
+    case QOP_LT_JMPF: return QOP_LT_JMPF_RET;
+    case QOP_LT_JMPT: return QOP_LT_JMPT_RET;
+    case QOP_LE_JMPF: return QOP_LE_JMPF_RET;
+    case QOP_LE_JMPT: return QOP_LE_JMPT_RET;
+    case QOP_EQ_JMPF: return QOP_EQ_JMPF_RET;
+    case QOP_EQ_JMPT: return QOP_EQ_JMPT_RET;
+    case QOP_NE_JMPF: return QOP_NE_JMPF_RET;
+    case QOP_NE_JMPT: return QOP_NE_JMPT_RET;
+    default: return quick;
+    }
 }
 
 /* The faster form of a single instruction, or 0. */
@@ -303,12 +343,6 @@ static uint32_t quick_single(uint32_t ins)
     if (INS_OP(ins) == OP_RET && INS_B(ins) == 1) return QOP_RETV;
     return 0;
 }
-
-/* A 256-register set. */
-typedef struct RegSet { uint64_t w[4]; } RegSet;
-
-static inline void regs_add(RegSet *set, uint32_t r) { set->w[r >> 6] |= (uint64_t)1 << (r & 63); }
-static inline bool regs_has(const RegSet *set, uint32_t r) { return set->w[r >> 6] >> (r & 63) & 1; }
 
 static void regs_add_range(RegSet *set, uint32_t first, uint32_t count)
 {
@@ -428,6 +462,47 @@ static int find_clear(const VmFunc *fn, RegSet *clear)
     return 0;
 }
 
+/* The registers live on entry to each instruction (read on some path
+ * before being written), a backward analysis over the original code: the
+ * fused instructions skip writes that nothing reads (see "Quickening").
+ * Returns NULL for a function that can be on the stack at a WAIT (a CALL
+ * or a WAIT in it), since vm_save writes every register of every frame,
+ * or when out of memory: then every write is kept. */
+static RegSet *find_live(const VmFunc *fn)
+{
+    uint32_t n = fn->ncode;
+    for (uint32_t pc = 0; pc < n; pc++) {
+        Opcode op = INS_OP(fn->original[pc]);
+        if (op == OP_CALL || op == OP_WAIT) return NULL;
+    }
+    RegSet *live = calloc(n, sizeof *live);
+    if (!live) return NULL;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (uint32_t pc = n; pc-- > 0;) {
+            uint32_t ins = fn->original[pc];
+            Opcode op = INS_OP(ins);
+            if (op == OP_EXTRA) continue;
+            RegSet reads, writes, out = { { 0 } }, in;
+            bool jumps = op == OP_JMP || op == OP_JMPF || op == OP_JMPT || op == OP_FORPREP || op == OP_FORLOOP;
+            bool falls = op != OP_JMP && op != OP_FORPREP && op != OP_RET && op != OP_STOP;
+            uint32_t next = pc + (op == OP_RECORD ? 2 : 1);
+            uint32_t target = jumps ? (uint32_t)((int64_t)pc + 1 + INS_SBX(ins)) : n;
+            for (int w = 0; w < 4; w++) {
+                if (falls && next < n) out.w[w] |= live[next].w[w];
+                if (target < n) out.w[w] |= live[target].w[w];
+            }
+            instruction_uses(ins, &reads, &writes);
+            for (int w = 0; w < 4; w++) {
+                in.w[w] = reads.w[w] | (out.w[w] & ~writes.w[w]);
+                changed |= in.w[w] != live[pc].w[w];
+                live[pc].w[w] = in.w[w];
+            }
+        }
+    }
+    return live;
+}
+
 /* Budget.  The budget is charged by runs: a run is the straight line from
  * an instruction to the next instruction that transfers control (a jump,
  * a loop, a call, a return, stop or wait), which ends it.  Entering a run
@@ -476,16 +551,27 @@ static int prepare_function(VmFunc *fn)
     }
     /* from the end, so that a pair is not made of an instruction whose
      * successor starts a triple (the triple saves more) */
+    RegSet *live = find_live(fn);
     bool next_triple = false;
     for (uint32_t pc = fn->ncode; pc-- > 0;) {
         uint32_t ins = fn->original[pc];
-        uint32_t quick = pc + 2 < fn->ncode ? quick_triple(ins, fn->original[pc + 1], fn->original[pc + 2], fn->k) : 0;
+        uint32_t quick = 0;
+        if (pc + 2 < fn->ncode) {
+            const RegSet *after = live && pc + 3 < fn->ncode ? &live[pc + 3] : NULL;
+            quick = quick_triple(ins, fn->original[pc + 1], fn->original[pc + 2], fn->k, after);
+        }
         bool triple = quick != 0;
-        if (!quick && !next_triple && pc + 1 < fn->ncode) quick = quick_pair(ins, fn->original[pc + 1]);
+        if (!quick && !next_triple && pc + 1 < fn->ncode) {
+            quick = quick_pair(ins, fn->original[pc + 1]);
+            uint32_t jump = fn->original[pc + 1];
+            if (quick && (INS_OP(jump) == OP_JMPF || INS_OP(jump) == OP_JMPT))
+                quick = quick_jump_ret(quick, ins, fn->original[pc + 2 + INS_SBX(jump)]);
+        }
         if (!quick) quick = quick_single(ins);
         code[pc] = (uint64_t)runlen[pc] << 32 | (quick ? (ins & ~0xffu) | quick : ins);
         next_triple = triple;
     }
+    free(live);
     uint32_t nclear = 0;
     for (uint32_t r = fn->nparams; r < fn->nregs; r++)
         if (regs_has(&clear, r)) regs[nclear++] = (uint8_t)r;
@@ -1546,6 +1632,35 @@ redispatch:
     CMP_JUMP(NE_JMPF, quick_equal(&RB, &RC, true, &r), false)
     CMP_JUMP(NE_JMPT, quick_equal(&RB, &RC, true, &r), true)
 #undef CMP_JUMP
+    /* The jump lands on a RET of R[A]: a run of its own, of one
+     * instruction, charged here; the frame's registers are not read after
+     * its return, so R[A] is written only when the jump is not taken. */
+#define CMP_JUMP_RET(name, test, jump_when)             \
+    QCASE(name) {                                       \
+        bool r;                                         \
+        if (UNLIKELY(!(test))) DEOPT();                 \
+        uint32_t jump = *pc++;                          \
+        if (r == (jump_when)) {                         \
+            if (LIKELY(budget >= 1)) {                  \
+                budget -= 1;                            \
+                set_bool(&ret, r);                      \
+                goto returning;                         \
+            }                                           \
+            pc += INS_SBX(jump);                        \
+        }                                               \
+        set_bool(&RA, r);                               \
+        ENTER_RUN();                                    \
+        NEXT();                                         \
+    }
+    CMP_JUMP_RET(LT_JMPF_RET, quick_order(&RB, &RC, false, &r), false)
+    CMP_JUMP_RET(LT_JMPT_RET, quick_order(&RB, &RC, false, &r), true)
+    CMP_JUMP_RET(LE_JMPF_RET, quick_order(&RB, &RC, true, &r), false)
+    CMP_JUMP_RET(LE_JMPT_RET, quick_order(&RB, &RC, true, &r), true)
+    CMP_JUMP_RET(EQ_JMPF_RET, quick_equal(&RB, &RC, false, &r), false)
+    CMP_JUMP_RET(EQ_JMPT_RET, quick_equal(&RB, &RC, false, &r), true)
+    CMP_JUMP_RET(NE_JMPF_RET, quick_equal(&RB, &RC, true, &r), false)
+    CMP_JUMP_RET(NE_JMPT_RET, quick_equal(&RB, &RC, true, &r), true)
+#undef CMP_JUMP_RET
 #define CMP_RET(name, test)                             \
     QCASE(name) {                                       \
         bool r;                                         \
@@ -1616,7 +1731,7 @@ redispatch:
      * which compiles to a multiply and a shift; the sign goes back on. */
 #define LOAD_FIELD_SIM(i) (env->sim ? &env->sim[INS_B(i)] : NULL)
 #define LOAD_FIELD_EVENT(i) (INS_B(i) < env->nevent ? &env->event[INS_B(i)] : NULL)
-#define KOF(name, second)                                                                      \
+#define KOF(name, second, dead)                                                                \
     QCASE(name) {                                                                              \
         uint32_t load = pc[0], of = pc[1];                                                     \
         const Value *x = LOAD_FIELD_##second(load);                                            \
@@ -1629,13 +1744,17 @@ redispatch:
         uint64_t sign = product < 0 ? UINT64_MAX : 0;                                          \
         uint64_t q = ((((uint64_t)product ^ sign) - sign) + 50) / 100;                         \
         pc += 2;                                                                               \
-        RA = K[INS_BX(ins)];                                                                   \
-        R[INS_A(load)] = *x;                                                                   \
+        if (!(dead)) {                                                                         \
+            RA = K[INS_BX(ins)];                                                               \
+            R[INS_A(load)] = *x;                                                               \
+        }                                                                                      \
         R[INS_A(of)] = val_integral(tag, (int64_t)((q ^ sign) - sign));                        \
         NEXT();                                                                                \
     }
-    KOF(KOF_SIM, SIM)
-    KOF(KOF_EVENT, EVENT)
+    KOF(KOF_SIM, SIM, false)
+    KOF(KOF_EVENT, EVENT, false)
+    KOF(KOF_SIM_D, SIM, true)       /* the loads' registers are dead: only the result is written */
+    KOF(KOF_EVENT_D, EVENT, true)
 #undef KOF
 #undef LOAD_FIELD_SIM
 #undef LOAD_FIELD_EVENT

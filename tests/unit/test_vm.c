@@ -622,6 +622,24 @@ static const char *compare_branch(Opcode cmp, Opcode jump, Value x, Value y)
     return r;
 }
 
+/* R0 = x, R1 = y; `cmp` R2 R0 R1; `jump` R2 to a RET of R2 (line 106):
+ * the pair's _RET form returns there itself; otherwise "through". */
+static const char *compare_return(Opcode cmp, Opcode jump, Value x, Value y, const VmLimits *limits, VmError *e)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, x));
+    ABX(LOADK, 1, b_const(b, y));
+    b_emit(b, INS_ABC(cmp, 2, 0, 1));
+    b_emit(b, INS_ASBX(jump, 2, 2));
+    ABX(LOADK, 2, b_const(b, sstr("through")));
+    ABC(RET, 2, 1, 0);
+    ABC(RET, 2, 1, 0);
+    const char *r = run_with(b, limits, e);
+    b_free(b);
+    return r;
+}
+
 static void test_quickened(void)
 {
     Value ab[] = { sstr("a"), sstr("b") };
@@ -651,6 +669,65 @@ static void test_quickened(void)
     ABC(RET, 2, 1, 0);
     CHECK_STR(run_with(b, NULL, &e), "error:type:comparison of bytes and int");
     CHECK(e.line == 102);
+    b_free(b);
+
+    /* compare-and-branch onto a RET of its register: returns from the pair
+     * (every form, a deopt, the budget of the RET charged on its own) */
+    CHECK_STR(compare_return(OP_LT, OP_JMPF, I(2), I(1), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_LT, OP_JMPF, I(1), I(2), NULL, NULL), "string:through");
+    CHECK_STR(compare_return(OP_LT, OP_JMPT, I(1), I(2), NULL, NULL), "bool:true");
+    CHECK_STR(compare_return(OP_LE, OP_JMPF, BY(3), BY(2), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_LE, OP_JMPT, BY(2), BY(2), NULL, NULL), "bool:true");
+    CHECK_STR(compare_return(OP_LE, OP_JMPT, BY(3), BY(2), NULL, NULL), "string:through");
+    CHECK_STR(compare_return(OP_EQ, OP_JMPF, sstr("a"), sstr("b"), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_EQ, OP_JMPT, sstr("a"), sstr("a"), NULL, NULL), "bool:true");
+    CHECK_STR(compare_return(OP_NE, OP_JMPF, I(4), I(4), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_NE, OP_JMPT, I(4), I(5), NULL, NULL), "bool:true");
+    CHECK_STR(compare_return(OP_NE, OP_JMPT, I(4), I(4), NULL, NULL), "string:through");
+    CHECK_STR(compare_return(OP_LT, OP_JMPF, FL(2.5), I(2), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_EQ, OP_JMPF, slist(2, ab), slist(1, ab), NULL, NULL), "bool:false");
+    CHECK_STR(compare_return(OP_LT, OP_JMPF, BY(1), I(2), NULL, &e), "error:type:comparison of bytes and int");
+    CHECK(e.line == 102);
+    for (uint64_t budget = 1; budget <= 6; budget++) {
+        VmLimits limits = { 0, budget, 0 };
+        const char *r = compare_return(OP_LT, OP_JMPF, I(2), I(1), &limits, &e);
+        if (budget >= 5) {
+            CHECK_STR(r, "bool:false");
+        } else {
+            CHECK(strncmp(r, "error:budget:", 13) == 0);
+            CHECK(e.line == (budget == 4 ? 106u : 100 + budget));
+        }
+    }
+    {
+        b = b_new(ART_FLOW, "t", "data.usage");
+        b_fn(b, "do", 0, 3);
+        ABX(LOADK, 0, b_const(b, I(2)));
+        ABX(LOADK, 1, b_const(b, I(1)));
+        ABC(LT, 2, 0, 1);
+        ASBX(JMPF, 2, 2);
+        ABX(LOADK, 2, b_const(b, sstr("through")));
+        ABC(RET, 2, 1, 0);
+        ABC(RET, 2, 1, 0);
+        Prog rp;
+        char rerr[256];
+        CHECK(prog_open(&rp, b, NULL, rerr, sizeof rerr));
+        Value rv;
+        CHECK(vm_call(rp.run, 0, NULL, 0, &env, &host, &rv) == VM_DONE && vm_instructions(rp.run) == 5);
+        CHECK(rv.tag == VAL_BOOL && !rv.as.b);
+        prog_close(&rp);
+        b_free(b);
+    }
+    /* a jump onto a RET of another register is not fused */
+    b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(2)));
+    ABX(LOADK, 1, b_const(b, I(1)));
+    ABC(LT, 2, 0, 1);
+    ASBX(JMPF, 2, 2);
+    ABX(LOADK, 2, b_const(b, sstr("through")));
+    ABC(RET, 2, 1, 0);
+    ABC(RET, 0, 1, 0);
+    CHECK_STR(run_b(b), "int:2");
     b_free(b);
 
     /* a jump into the second instruction of a pair finds it intact */
@@ -819,6 +896,30 @@ static void test_quickened_percent_of(void)
                 snprintf(want, sizeof want, "int:%lld", (long long)(n < 0 ? -q : q));
                 CHECK_STR(percent_of_field(PC(ps[j]), OP_SIM, SIM_QUOTA, I(xs[i]), NULL, NULL), want);
             }
+    }
+    /* a loaded register read after the triple keeps its value (KOF_SIM
+     * writes all three); dead ones are skipped (KOF_SIM_D, above) */
+    {
+        Value saved_quota = sim_values[SIM_QUOTA];
+        sim_values[SIM_QUOTA] = BY(1000);
+        Builder *b = b_new(ART_FLOW, "t", "data.usage");
+        b_fn(b, "do", 0, 3);
+        ABX(LOADK, 0, b_const(b, PC(80)));
+        ABC(SIM, 1, SIM_QUOTA, 0);
+        ABC(OF, 2, 0, 1);
+        ABC(RET, 1, 1, 0);
+        CHECK_STR(run_b(b), "bytes:1 KB");
+        b_free(b);
+        b = b_new(ART_FLOW, "t", "data.usage");
+        b_fn(b, "do", 0, 3);
+        ABX(LOADK, 0, b_const(b, PC(80)));
+        ABC(SIM, 1, SIM_QUOTA, 0);
+        ABC(OF, 2, 0, 1);
+        ABC(LIST, 0, 0, 3);
+        ABC(RET, 0, 1, 0);
+        CHECK_STR(run_b(b), "list:80%, 1 KB, 800 B");
+        b_free(b);
+        sim_values[SIM_QUOTA] = saved_quota;
     }
     /* not whole: no triple, the same answer */
     CHECK_STR(percent_of_field(PC(12.5), OP_SIM, SIM_QUOTA, BY(1000), NULL, NULL), "bytes:125 B");
