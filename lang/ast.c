@@ -45,6 +45,7 @@ void ast_program_init(Program *prog, SourceSet *sources)
     prog->ndecls = prog->cap = 0;
     prog->names = NULL;
     prog->nnames = prog->names_cap = 0;
+    prog->name_texts = NULL;
     prog->scratch = NULL;
     prog->nscratch = prog->scratch_cap = 0;
 }
@@ -59,6 +60,7 @@ void ast_program_free(Program *prog)
     prog->ntypes = prog->types_cap = prog->type_ids_cap = 0;
     free(prog->decls);
     free(prog->names);
+    free(prog->name_texts);
     free(prog->scratch);
     prog->decls = NULL;
     prog->ndecls = prog->cap = 0;
@@ -135,6 +137,7 @@ void ast_program_add(Program *prog, Decl *decl)
         prog->decls = fresh;
         prog->cap = cap;
     }
+    decl->index = prog->ndecls;
     prog->decls[prog->ndecls++] = decl;
 }
 
@@ -218,6 +221,10 @@ static void names_grow(Program *prog)
     free(prog->names);
     prog->names = fresh;
     prog->names_cap = cap;
+    /* at most half the slots are used: room for every number */
+    const char **texts = realloc(prog->name_texts, cap / 2 * sizeof *texts);
+    if (!texts) ast_alloc(prog, SIZE_MAX);
+    prog->name_texts = texts;
 }
 
 /* Names are short: a loop beats a call to memcmp. */
@@ -228,32 +235,34 @@ static bool same_bytes(const char *a, const char *b, size_t len)
     return true;
 }
 
-static const char *name_intern(Program *prog, const char *text, size_t len)
+static const AstName *name_intern(Program *prog, const char *text, size_t len)
 {
     if ((prog->nnames + 1) * 2 > prog->names_cap) names_grow(prog);
     uint32_t hash = name_hash(text, len), mask = prog->names_cap - 1;
     uint32_t at = hash & mask;
     for (; prog->names[at].text; at = (at + 1) & mask) {
         const AstName *name = &prog->names[at];
-        if (name->hash == hash && name->len == len && same_bytes(name->text, text, len)) return name->text;
+        if (name->hash == hash && name->len == len && same_bytes(name->text, text, len)) return name;
     }
     char *copy = ast_alloc(prog, len + 1);
     memcpy(copy, text, len);
-    prog->names[at] = (AstName){ copy, (uint32_t)len, hash };
-    prog->nnames++;
-    return copy;
+    prog->names[at] = (AstName){ copy, (uint32_t)len, hash, prog->nnames };
+    prog->name_texts[prog->nnames++] = copy;
+    return &prog->names[at];
 }
 
 Ident ast_ident(Program *prog, Span span)
 {
     const SourceFile *file = &prog->sources->files[span.file];
-    return (Ident){ name_intern(prog, file->text + span.off, span.len), span };
+    const AstName *name = name_intern(prog, file->text + span.off, span.len);
+    return (Ident){ name->text, span, name->id };
 }
 
 Ident ast_ident_text(Program *prog, const char *text, size_t len, Span span)
 {
     Ident id;
     id.span = span;
+    id.name = AST_NO_NAME;
     id.text = arena_strndup(&prog->arena, text, len);
     if (!id.text) ast_alloc(prog, SIZE_MAX);
     return id;
@@ -266,7 +275,7 @@ Ident ast_dotted(Program *prog, Ident left, Ident right)
     memcpy(text, left.text, l);
     text[l] = '.';
     memcpy(text + l + 1, right.text, r + 1);
-    return (Ident){ text, ast_span_join(left.span, right.span) };
+    return (Ident){ text, ast_span_join(left.span, right.span), AST_NO_NAME };
 }
 
 /* ------------------------------------------------------------ expressions */
@@ -326,7 +335,7 @@ Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span)
 Expr *ast_name(Program *prog, Ident id)
 {
     Expr *expr = ast_expr(prog, E_NAME, id.span);
-    expr->u.name.text = id.text;
+    expr->u.name.text = id.name;
     expr->u.name.slot = -1;
     return expr;
 }
@@ -335,7 +344,7 @@ Expr *ast_field(Program *prog, Expr *obj, Ident name)
 {
     Expr *expr = ast_expr(prog, E_FIELD, ast_span_join(obj->span, name.span));
     expr->u.field.obj = obj;
-    expr->u.field.name = name.text;
+    expr->u.field.name = name.name;
     expr->u.field.index = -1;
     return expr;
 }
@@ -345,9 +354,9 @@ Span ast_call_name_span(const Expr *e)
     return (Span){ e->span.file, e->span.off, (uint32_t)strlen(e->u.call.name) };
 }
 
-Span ast_field_name_span(const Expr *e)
+Span ast_field_name_span(const Program *prog, const Expr *e)
 {
-    uint32_t n = (uint32_t)strlen(e->u.field.name);
+    uint32_t n = (uint32_t)strlen(ast_field_text(prog, e));
     return (Span){ e->span.file, e->span.off + e->span.len - n, n };
 }
 
@@ -772,7 +781,7 @@ TypeExpr *ast_type(Program *prog, Ident name, TypeExpr *arg, Span span)
  * one per line, indented by two spaces per level; expressions on one line.
  */
 
-static void dump_expr(const Expr *expr, FILE *out);
+static void dump_expr(const Program *prog, const Expr *expr, FILE *out);
 
 static void dump_quoted(const char *text, size_t len, FILE *out)
 {
@@ -803,15 +812,15 @@ static void dump_type(const TypeExpr *type, FILE *out)
     }
 }
 
-static void dump_exprs(Expr *const *items, int n, FILE *out)
+static void dump_exprs(const Program *prog, Expr *const *items, int n, FILE *out)
 {
     for (int i = 0; i < n; i++) {
         fputc(' ', out);
-        dump_expr(items[i], out);
+        dump_expr(prog, items[i], out);
     }
 }
 
-static void dump_expr(const Expr *expr, FILE *out)
+static void dump_expr(const Program *prog, const Expr *expr, FILE *out)
 {
     switch (expr->kind) {
     case E_BOOL: fputs(expr->u.b ? "true" : "false", out); break;
@@ -826,53 +835,53 @@ static void dump_expr(const Expr *expr, FILE *out)
         for (int i = 0; i < expr->u.str.nparts; i++) {
             const StrPart *part = &expr->u.str.parts[i];
             fputc(' ', out);
-            if (part->is_expr) dump_expr(part->expr, out);
+            if (part->is_expr) dump_expr(prog, part->expr, out);
             else dump_quoted(part->text, part->len, out);
         }
         fputc(')', out);
         break;
     case E_LIST:
         fputs("(list", out);
-        dump_exprs(expr->u.list.items, expr->u.list.n, out);
+        dump_exprs(prog, expr->u.list.items, expr->u.list.n, out);
         fputc(')', out);
         break;
     case E_RECORD:
         fputs("(record", out);
         for (int i = 0; i < expr->u.rec.n; i++) {
             fprintf(out, " (%s ", expr->u.rec.fields[i].name.text);
-            dump_expr(expr->u.rec.fields[i].value, out);
+            dump_expr(prog, expr->u.rec.fields[i].value, out);
             fputc(')', out);
         }
         fputc(')', out);
         break;
-    case E_NAME: fputs(expr->u.name.text, out); break;
+    case E_NAME: fputs(ast_name_text(prog, expr), out); break;
     case E_FIELD:
         fputs("(. ", out);
-        dump_expr(expr->u.field.obj, out);
-        fprintf(out, " %s)", expr->u.field.name);
+        dump_expr(prog, expr->u.field.obj, out);
+        fprintf(out, " %s)", ast_field_text(prog, expr));
         break;
     case E_INDEX:
         fputs("([] ", out);
-        dump_expr(expr->u.index.obj, out);
+        dump_expr(prog, expr->u.index.obj, out);
         fputc(' ', out);
-        dump_expr(expr->u.index.index, out);
+        dump_expr(prog, expr->u.index.index, out);
         fputc(')', out);
         break;
     case E_CALL:
         fprintf(out, "(call %s", expr->u.call.name);
-        dump_exprs(expr->u.call.args, expr->u.call.nargs, out);
+        dump_exprs(prog, expr->u.call.args, expr->u.call.nargs, out);
         fputc(')', out);
         break;
     case E_UNARY:
         fprintf(out, "(%s ", ast_op_text(expr->op));
-        dump_expr(expr->u.unary.operand, out);
+        dump_expr(prog, expr->u.unary.operand, out);
         fputc(')', out);
         break;
     case E_BINARY:
         fprintf(out, "(%s ", ast_op_text(expr->op));
-        dump_expr(expr->u.binary.left, out);
+        dump_expr(prog, expr->u.binary.left, out);
         fputc(' ', out);
-        dump_expr(expr->u.binary.right, out);
+        dump_expr(prog, expr->u.binary.right, out);
         fputc(')', out);
         break;
     }
@@ -883,79 +892,79 @@ static void indent(int depth, FILE *out)
     for (int i = 0; i < depth; i++) fputs("  ", out);
 }
 
-static void dump_block(const Block *block, int depth, FILE *out);
+static void dump_block(const Program *prog, const Block *block, int depth, FILE *out);
 
-static void dump_stmt(const Stmt *stmt, int depth, FILE *out)
+static void dump_stmt(const Program *prog, const Stmt *stmt, int depth, FILE *out)
 {
     indent(depth, out);
     switch (stmt->kind) {
     case S_LET:
     case S_ASSIGN:
         fprintf(out, "(%s %s ", stmt->kind == S_LET ? "let" : "assign", stmt->u.let.name.text);
-        dump_expr(stmt->u.let.value, out);
+        dump_expr(prog, stmt->u.let.value, out);
         fputc(')', out);
         break;
     case S_IF:
         fputs("(if ", out);
-        dump_expr(stmt->u.if_.cond, out);
+        dump_expr(prog, stmt->u.if_.cond, out);
         fputc('\n', out);
-        dump_block(&stmt->u.if_.then, depth + 1, out);
+        dump_block(prog, &stmt->u.if_.then, depth + 1, out);
         if (stmt->u.if_.has_else) {
             fputc('\n', out);
-            dump_block(&stmt->u.if_.otherwise, depth + 1, out);
+            dump_block(prog, &stmt->u.if_.otherwise, depth + 1, out);
         }
         fputc(')', out);
         break;
     case S_FOR:
         fprintf(out, "(for %s ", stmt->u.for_.var.text);
-        dump_expr(stmt->u.for_.list, out);
+        dump_expr(prog, stmt->u.for_.list, out);
         fputc('\n', out);
-        dump_block(&stmt->u.for_.body, depth + 1, out);
+        dump_block(prog, &stmt->u.for_.body, depth + 1, out);
         fputc(')', out);
         break;
     case S_RETURN:
         fputs("(return", out);
-        if (stmt->u.ret.value) dump_exprs(&stmt->u.ret.value, 1, out);
+        if (stmt->u.ret.value) dump_exprs(prog, &stmt->u.ret.value, 1, out);
         fputc(')', out);
         break;
     case S_STOP: fputs("(stop)", out); break;
-    case S_LOG: fputs("(log", out); dump_exprs(&stmt->u.log.message, 1, out); fputc(')', out); break;
-    case S_CALL: dump_expr(stmt->u.call.call, out); break;
-    case S_WAIT: fputs("(wait", out); dump_exprs(&stmt->u.wait.duration, 1, out); fputc(')', out); break;
+    case S_LOG: fputs("(log", out); dump_exprs(prog, &stmt->u.log.message, 1, out); fputc(')', out); break;
+    case S_CALL: dump_expr(prog, stmt->u.call.call, out); break;
+    case S_WAIT: fputs("(wait", out); dump_exprs(prog, &stmt->u.wait.duration, 1, out); fputc(')', out); break;
     case S_EMAIL:
         fputs("(email", out);
-        dump_exprs(&stmt->u.email.recipients, 1, out);
+        dump_exprs(prog, &stmt->u.email.recipients, 1, out);
         for (int i = 0; i < stmt->u.email.nitems; i++) {
             const EmailItem *item = &stmt->u.email.items[i];
             fputc('\n', out);
             indent(depth + 1, out);
             fprintf(out, "(%s ", cat_email_field_names[item->field]);
-            dump_expr(item->value, out);
+            dump_expr(prog, item->value, out);
             fputc(')', out);
         }
         fputc(')', out);
         break;
     case S_WEBHOOK:
         fputs("(webhook", out);
-        dump_exprs(&stmt->u.webhook.url, 1, out);
-        if (stmt->u.webhook.params) dump_exprs(&stmt->u.webhook.params, 1, out);
+        dump_exprs(prog, &stmt->u.webhook.url, 1, out);
+        if (stmt->u.webhook.params) dump_exprs(prog, &stmt->u.webhook.params, 1, out);
         fputc(')', out);
         break;
     case S_SIMOP:
         fprintf(out, "(%s sim", cat_action_names[stmt->u.simop.action]);
-        if (stmt->u.simop.arg) dump_exprs(&stmt->u.simop.arg, 1, out);
+        if (stmt->u.simop.arg) dump_exprs(prog, &stmt->u.simop.arg, 1, out);
         fputc(')', out);
         break;
     }
 }
 
-static void dump_block(const Block *block, int depth, FILE *out)
+static void dump_block(const Program *prog, const Block *block, int depth, FILE *out)
 {
     indent(depth, out);
     fputs("(block", out);
     for (int i = 0; i < block->n; i++) {
         fputc('\n', out);
-        dump_stmt(block->items[i], depth + 1, out);
+        dump_stmt(prog, block->items[i], depth + 1, out);
     }
     fputc(')', out);
 }
@@ -965,89 +974,89 @@ static const char *const scope_names[] = {
     [SCOPE_TAGS] = "tags", [SCOPE_PACKAGE] = "package", [SCOPE_POOL] = "pool",
 };
 
-static void dump_clause(const Clause *clause, FILE *out)
+static void dump_clause(const Program *prog, const Clause *clause, FILE *out)
 {
     indent(1, out);
     switch (clause->kind) {
-    case C_TITLE: fputs("(title", out); dump_exprs(&clause->u.title, 1, out); break;
+    case C_TITLE: fputs("(title", out); dump_exprs(prog, &clause->u.title, 1, out); break;
     case C_ON:
         fprintf(out, "(on %s", clause->u.on.event.text);
-        if (clause->u.on.date) dump_exprs(&clause->u.on.date, 1, out);
+        if (clause->u.on.date) dump_exprs(prog, &clause->u.on.date, 1, out);
         if (clause->u.on.at_minutes >= 0)
             fprintf(out, " (at %02d:%02d)", clause->u.on.at_minutes / 60, clause->u.on.at_minutes % 60);
-        if (clause->u.on.cron) dump_exprs(&clause->u.on.cron, 1, out);
+        if (clause->u.on.cron) dump_exprs(prog, &clause->u.on.cron, 1, out);
         break;
     case C_SCOPE:
         fprintf(out, "(scope %s", scope_names[clause->u.scope.kind]);
-        if (clause->u.scope.value) dump_exprs(&clause->u.scope.value, 1, out);
+        if (clause->u.scope.value) dump_exprs(prog, &clause->u.scope.value, 1, out);
         break;
-    case C_WHEN: fputs("(when", out); dump_exprs(&clause->u.when, 1, out); break;
+    case C_WHEN: fputs("(when", out); dump_exprs(prog, &clause->u.when, 1, out); break;
     case C_REPEAT:
         if (clause->u.repeat.every_event) fputs("(repeat every-event", out);
-        else { fputs("(repeat after", out); dump_exprs(&clause->u.repeat.after, 1, out); }
+        else { fputs("(repeat after", out); dump_exprs(prog, &clause->u.repeat.after, 1, out); }
         break;
-    case C_REARM: fputs("(rearm", out); dump_exprs(&clause->u.rearm, 1, out); break;
+    case C_REARM: fputs("(rearm", out); dump_exprs(prog, &clause->u.rearm, 1, out); break;
     case C_ACTIVE:
         fputs("(active", out);
-        if (clause->u.active.from) { fputs(" (from", out); dump_exprs(&clause->u.active.from, 1, out); fputc(')', out); }
-        if (clause->u.active.until) { fputs(" (until", out); dump_exprs(&clause->u.active.until, 1, out); fputc(')', out); }
-        if (clause->u.active.for_) { fputs(" (for", out); dump_exprs(&clause->u.active.for_, 1, out); fputc(')', out); }
+        if (clause->u.active.from) { fputs(" (from", out); dump_exprs(prog, &clause->u.active.from, 1, out); fputc(')', out); }
+        if (clause->u.active.until) { fputs(" (until", out); dump_exprs(prog, &clause->u.active.until, 1, out); fputc(')', out); }
+        if (clause->u.active.for_) { fputs(" (for", out); dump_exprs(prog, &clause->u.active.for_, 1, out); fputc(')', out); }
         break;
     case C_DO:
         fputs("(do\n", out);
-        dump_block(&clause->u.body, 2, out);
+        dump_block(prog, &clause->u.body, 2, out);
         break;
     }
     fputc(')', out);
 }
 
-static void dump_step(const Step *step, FILE *out)
+static void dump_step(const Program *prog, const Step *step, FILE *out)
 {
     indent(1, out);
     switch (step->kind) {
-    case T_SIM: fputs("(sim", out); dump_exprs(&step->u.sim, 1, out); break;
-    case T_SET: fprintf(out, "(set %s", step->u.set.input.text); dump_exprs(&step->u.set.value, 1, out); break;
+    case T_SIM: fputs("(sim", out); dump_exprs(prog, &step->u.sim, 1, out); break;
+    case T_SET: fprintf(out, "(set %s", step->u.set.input.text); dump_exprs(prog, &step->u.set.value, 1, out); break;
     case T_EVENT:
         fprintf(out, "(event %s", step->u.event.type.text);
-        if (step->u.event.fields) dump_exprs(&step->u.event.fields, 1, out);
-        if (step->u.event.iccid) { fputs(" (for", out); dump_exprs(&step->u.event.iccid, 1, out); fputc(')', out); }
-        if (step->u.event.at) { fputs(" (at", out); dump_exprs(&step->u.event.at, 1, out); fputc(')', out); }
+        if (step->u.event.fields) dump_exprs(prog, &step->u.event.fields, 1, out);
+        if (step->u.event.iccid) { fputs(" (for", out); dump_exprs(prog, &step->u.event.iccid, 1, out); fputc(')', out); }
+        if (step->u.event.at) { fputs(" (at", out); dump_exprs(prog, &step->u.event.at, 1, out); fputc(')', out); }
         break;
-    case T_ADVANCE: fputs("(advance", out); dump_exprs(&step->u.advance, 1, out); break;
+    case T_ADVANCE: fputs("(advance", out); dump_exprs(prog, &step->u.advance, 1, out); break;
     case T_EXPECT_ACTION:
         fprintf(out, "(expect %s", cat_action_names[step->u.expect.action]);
-        if (step->u.expect.target) dump_exprs(&step->u.expect.target, 1, out);
+        if (step->u.expect.target) dump_exprs(prog, &step->u.expect.target, 1, out);
         if (step->u.expect.subject_contains) {
             fputs(" (subject-contains", out);
-            dump_exprs(&step->u.expect.subject_contains, 1, out);
+            dump_exprs(prog, &step->u.expect.subject_contains, 1, out);
             fputc(')', out);
         }
         break;
-    case T_EXPECT_TRUE: fputs("(expect", out); dump_exprs(&step->u.expect_true, 1, out); break;
+    case T_EXPECT_TRUE: fputs("(expect", out); dump_exprs(prog, &step->u.expect_true, 1, out); break;
     case T_EXPECT_NOTHING: fputs("(expect nothing", out); break;
     }
     fputc(')', out);
 }
 
-static void dump_decl(const Decl *decl, FILE *out)
+static void dump_decl(const Program *prog, const Decl *decl, FILE *out)
 {
     switch (decl->kind) {
     case D_INPUT:
         fprintf(out, "(input %s ", decl->name.text);
         dump_type(decl->u.input.type, out);
-        if (decl->u.input.dflt) dump_exprs(&decl->u.input.dflt, 1, out);
+        if (decl->u.input.dflt) dump_exprs(prog, &decl->u.input.dflt, 1, out);
         fputc(')', out);
         break;
     case D_CONST:
         fprintf(out, "(const %s", decl->name.text);
-        dump_exprs(&decl->u.konst.value, 1, out);
+        dump_exprs(prog, &decl->u.konst.value, 1, out);
         fputc(')', out);
         break;
     case D_FLOW:
         fprintf(out, "(flow %s", decl->name.text);
         for (int i = 0; i < decl->u.flow.nclauses; i++) {
             fputc('\n', out);
-            dump_clause(&decl->u.flow.clauses[i], out);
+            dump_clause(prog, &decl->u.flow.clauses[i], out);
         }
         fputc(')', out);
         break;
@@ -1065,7 +1074,7 @@ static void dump_decl(const Decl *decl, FILE *out)
             fputc(')', out);
         }
         fputc('\n', out);
-        dump_block(&decl->u.sub.body, 1, out);
+        dump_block(prog, &decl->u.sub.body, 1, out);
         fputc(')', out);
         break;
     case D_TEST:
@@ -1073,7 +1082,7 @@ static void dump_decl(const Decl *decl, FILE *out)
         dump_quoted(decl->name.text, strlen(decl->name.text), out);
         for (int i = 0; i < decl->u.test.nsteps; i++) {
             fputc('\n', out);
-            dump_step(&decl->u.test.steps[i], out);
+            dump_step(prog, &decl->u.test.steps[i], out);
         }
         fputc(')', out);
         break;
@@ -1083,5 +1092,5 @@ static void dump_decl(const Decl *decl, FILE *out)
 
 void ast_dump(const Program *prog, FILE *out)
 {
-    for (int i = 0; i < prog->ndecls; i++) dump_decl(prog->decls[i], out);
+    for (int i = 0; i < prog->ndecls; i++) dump_decl(prog, prog->decls[i], out);
 }

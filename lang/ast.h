@@ -37,7 +37,11 @@ typedef struct AstVec {
 typedef struct Ident {
     const char *text;    /* NUL-terminated, in the arena */
     Span span;
+    uint32_t name;       /* ast_ident: the number of the text in prog->name_texts;
+                            AST_NO_NAME for a text not kept there (ast_ident_text, ast_dotted) */
 } Ident;
+
+#define AST_NO_NAME UINT32_MAX
 
 /* ----------------------------------------------------------- expressions */
 
@@ -129,16 +133,18 @@ struct Expr {
         struct { StrPart *parts; int nparts; } str;
         struct { Expr **items; int n; } list;
         struct { RecField *fields; int n; } rec;
+        /* Names are numbers (4 bytes, not a pointer's 8): the two most
+         * frequent kinds of expression stay at 24 and 32 bytes. */
         struct {
-            const char *text;    /* interned; the name's span is the expression's */
+            uint32_t text;       /* ast_name_text; the name's span is the expression's */
             union {
                 int slot;        /* checker: NAME_LOCAL */
-                Decl *decl;      /* checker: NAME_INPUT, NAME_CONST */
+                uint32_t decl;   /* checker: NAME_INPUT, NAME_CONST: index in prog->decls, ast_name_decl */
             };
         } name;
         struct {
             Expr *obj;
-            const char *name;    /* interned; its span ends the expression's (ast_field_name_span) */
+            uint32_t name;       /* ast_field_text; its span ends the expression's (ast_field_name_span) */
             int index;           /* checker: catalog field (event, sim) or record field index */
         } field;
         struct { Expr *obj, *index; } index;
@@ -306,6 +312,7 @@ typedef struct Param {
 
 struct Decl {
     DeclKind kind;
+    int index;               /* in prog->decls */
     Span span;               /* the whole declaration */
     Ident name;              /* input, const, flow, sub name; test: its title string */
     union {
@@ -346,6 +353,7 @@ struct Decl {
 typedef struct AstName {
     const char *text;        /* NUL-terminated, in the arena; NULL: free slot */
     uint32_t len, hash;
+    uint32_t id;             /* its number: prog->name_texts[id] == text */
 } AstName;
 
 typedef struct Program {
@@ -360,12 +368,28 @@ typedef struct Program {
     int ndecls, cap;
     AstName *names;          /* open addressing, a power of two of slots, at most half full */
     uint32_t nnames, names_cap;
+    const char **name_texts; /* each distinct name by its number (Ident.name) */
     void **scratch;          /* the items of the AstVecs being built */
     uint32_t nscratch, scratch_cap;
 } Program;
 
 void ast_program_init(Program *prog, SourceSet *sources);
 void ast_program_free(Program *prog);
+/* The text of an E_NAME, of an E_FIELD's field name; the Decl an E_NAME of
+ * kind NAME_INPUT or NAME_CONST refers to. */
+static inline const char *ast_name_text(const Program *prog, const Expr *e)
+{
+    return prog->name_texts[e->u.name.text];
+}
+static inline const char *ast_field_text(const Program *prog, const Expr *e)
+{
+    return prog->name_texts[e->u.field.name];
+}
+static inline Decl *ast_name_decl(const Program *prog, const Expr *e)
+{
+    return prog->decls[e->u.name.decl];
+}
+
 /* The static type of a checked expression; NULL before the checker saw it. */
 static inline const Type *ast_expr_type(const Program *prog, const Expr *e)
 {
@@ -413,7 +437,7 @@ Expr *ast_unary(Program *prog, OpKind op, Expr *operand, Span op_span);
 Expr *ast_name(Program *prog, Ident id);
 Expr *ast_field(Program *prog, Expr *obj, Ident name);
 /* The span of an E_FIELD's name: the last bytes of the expression's span. */
-Span ast_field_name_span(const Expr *field);
+Span ast_field_name_span(const Program *prog, const Expr *field);
 /* The span of an E_CALL's name: the first bytes of the expression's span. */
 Span ast_call_name_span(const Expr *call);
 Expr *ast_index(Program *prog, Expr *obj, Expr *index, Span end);

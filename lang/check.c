@@ -374,8 +374,8 @@ static bool is_error(const Type *t)
 static const char *const_text(Checker *c, const Expr *e, size_t *len, int depth)
 {
     if (!e || depth > 64) return NULL;
-    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
-        return const_text(c, e->u.name.decl->u.konst.value, len, depth + 1);
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST)
+        return const_text(c, ast_name_decl(c->prog, e)->u.konst.value, len, depth + 1);
     if (e->kind != E_STRING) return NULL;
     for (int i = 0; i < e->u.str.nparts; i++)
         if (e->u.str.parts[i].is_expr) return NULL;
@@ -402,26 +402,26 @@ static const char *const_text(Checker *c, const Expr *e, size_t *len, int depth)
 }
 
 /* The list literal behind an expression known at compile time, or NULL. */
-static const Expr *const_list(const Expr *e, int depth)
+static const Expr *const_list(const Checker *c, const Expr *e, int depth)
 {
     if (!e || depth > 64) return NULL;
-    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
-        return const_list(e->u.name.decl->u.konst.value, depth + 1);
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST)
+        return const_list(c, ast_name_decl(c->prog, e)->u.konst.value, depth + 1);
     return e->kind == E_LIST ? e : NULL;
 }
 
 /* The integral value of a literal known at compile time (bytes, durations,
  * times, ints), following consts; false when it is computed. */
-static bool const_integral(const Expr *e, int64_t *out, int depth)
+static bool const_integral(const Checker *c, const Expr *e, int64_t *out, int depth)
 {
     if (!e || depth > 64) return false;
-    if (e->kind == E_NAME && e->name_kind == NAME_CONST && e->u.name.decl)
-        return const_integral(e->u.name.decl->u.konst.value, out, depth + 1);
+    if (e->kind == E_NAME && e->name_kind == NAME_CONST)
+        return const_integral(c, ast_name_decl(c->prog, e)->u.konst.value, out, depth + 1);
     if (e->kind == E_INT || e->kind == E_BYTES || e->kind == E_DURATION || e->kind == E_TIME) {
         *out = e->u.i;
         return true;
     }
-    if (e->kind == E_UNARY && e->op == OPR_NEG && const_integral(e->u.unary.operand, out, depth + 1)) {
+    if (e->kind == E_UNARY && e->op == OPR_NEG && const_integral(c, e->u.unary.operand, out, depth + 1)) {
         if (*out == INT64_MIN) return false;
         *out = -*out;
         return true;
@@ -491,7 +491,7 @@ static void check_literal_for(Checker *c, const Expr *e, const Type *want)
 {
     if (!e || !want) return;
     if (want->kind == TY_LIST) {
-        const Expr *list = const_list(e, 0);
+        const Expr *list = const_list(c, e, 0);
         if (list)
             for (int i = 0; i < list->u.list.n; i++) check_literal_for(c, list->u.list.items[i], want->elem);
         return;
@@ -558,9 +558,9 @@ static bool sim_available(Checker *c, Span span, const char *what)
 /* event.X, sim.X, flow.X, run.X: the bound names are not values themselves. */
 static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
 {
-    const char *field = e->u.field.name;
+    const char *field = ast_field_text(c->prog, e);
     size_t flen = strlen(field);
-    Span fspan = ast_field_name_span(e);
+    Span fspan = ast_field_name_span(c->prog, e);
     Expr *obj = e->u.field.obj;
     if (same_name(base, "event")) {
         obj->name_kind = NAME_EVENT;
@@ -649,7 +649,7 @@ static const Type *check_const_decl(Checker *c, Decl *d);
 
 static const Type *check_name(Checker *c, Expr *e)
 {
-    const char *name = e->u.name.text;
+    const char *name = ast_name_text(c->prog, e);
     Local *local = scope_find(c, name);
     if (local) {
         e->name_kind = NAME_LOCAL;
@@ -675,7 +675,7 @@ static const Type *check_name(Checker *c, Expr *e)
     Decl *g = global_find(c, name);
     if (g && g->kind == D_INPUT) {
         e->name_kind = NAME_INPUT;
-        e->u.name.decl = g;
+        e->u.name.decl = (uint32_t)g->index;
         g->u.input.used = true;
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "'%s' is an input, set at deploy: it is not known at compile time", name);
@@ -685,7 +685,7 @@ static const Type *check_name(Checker *c, Expr *e)
     }
     if (g && g->kind == D_CONST) {
         e->name_kind = NAME_CONST;
-        e->u.name.decl = g;
+        e->u.name.decl = (uint32_t)g->index;
         return set_type(c, e, check_const_decl(c, g), true);
     }
     if (g) {
@@ -704,15 +704,15 @@ static const Type *check_name(Checker *c, Expr *e)
 static const Type *check_field(Checker *c, Expr *e)
 {
     Expr *obj = e->u.field.obj;
-    if (obj->kind == E_NAME && is_bound_name(obj->u.name.text) && !scope_find(c, obj->u.name.text)) {
+    if (obj->kind == E_NAME && is_bound_name(ast_name_text(c->prog, obj)) && !scope_find(c, ast_name_text(c->prog, obj))) {
         ast_set_expr_type(c->prog, obj, &ty_void);
-        return check_bound_field(c, e, obj->u.name.text);
+        return check_bound_field(c, e, ast_name_text(c->prog, obj));
     }
     const Type *t = check_expr(c, obj);
     if (is_error(t)) return set_type(c, e, &ty_error, false);
-    const char *field = e->u.field.name;
+    const char *field = ast_field_text(c->prog, e);
     if (t->kind != TY_RECORD) {
-        error_at(c, ast_field_name_span(e), "a value of type %s has no fields", tname(t));
+        error_at(c, ast_field_name_span(c->prog, e), "a value of type %s has no fields", tname(t));
         return set_type(c, e, &ty_error, false);
     }
     for (int i = 0; i < t->nfields; i++)
@@ -721,13 +721,13 @@ static const Type *check_field(Checker *c, Expr *e)
             return set_type(c, e, t->fields[i].type, obj->is_const);
         }
     if (t->nfields == 0) {
-        error_at(c, ast_field_name_span(e), "the fields of a record input are not known when compiling");
+        error_at(c, ast_field_name_span(c->prog, e), "the fields of a record input are not known when compiling");
         return set_type(c, e, &ty_error, false);
     }
     const char *names[64];
     size_t n = 0;
     for (int i = 0; i < t->nfields && n < 64; i++) names[n++] = t->fields[i].name;
-    Diag *d = error_at(c, ast_field_name_span(e), "the record has no field '%s'", field);
+    Diag *d = error_at(c, ast_field_name_span(c->prog, e), "the record has no field '%s'", field);
     suggest(d, field, names, n);
     return set_type(c, e, &ty_error, false);
 }
@@ -984,7 +984,7 @@ static void check_domain_compare(Checker *c, Expr *l, Expr *r)
 {
     if (type_of(c, l)->kind == TY_STRING && type_of(c, l)->domain) {
         if (type_of(c, r)->kind == TY_LIST) {
-            const Expr *list = const_list(r, 0);
+            const Expr *list = const_list(c, r, 0);
             if (list)
                 for (int i = 0; i < list->u.list.n; i++) check_domain_word(c, list->u.list.items[i], type_of(c, l)->domain);
         } else {
@@ -1447,7 +1447,7 @@ static void check_stmt(Checker *c, Stmt *s)
     case S_WAIT: {
         check_typed(c, s->u.wait.duration, &ty_duration, "the time to wait");
         int64_t secs;
-        if (const_integral(s->u.wait.duration, &secs, 0) && secs <= 0)
+        if (const_integral(c, s->u.wait.duration, &secs, 0) && secs <= 0)
             error_at(c, s->u.wait.duration->span, "a wait must be longer than 0s");
         mark_effect(c);
         break;
@@ -1614,7 +1614,7 @@ static void check_scope_strings(Checker *c, Clause *cl, bool iccids)
     const char *what = iccids ? "the ICCIDs" : "the tags";
     Expr *value = cl->u.scope.value;
     if (!check_constant(c, value, &ty_list_string, what)) return;
-    const Expr *list = const_list(value, 0);
+    const Expr *list = const_list(c, value, 0);
     if (!list) return;
     if (list->u.list.n == 0) {
         error_at(c, value->span, "%s of a scope cannot be an empty list", what);
@@ -1774,11 +1774,11 @@ static void check_active(Checker *c, Clause *cl)
     int64_t from = 0, until = 0, span = 0;
     bool has_from = false, has_until = false;
     if (cl->u.active.from && check_constant(c, cl->u.active.from, &ty_time, "the start of 'active'"))
-        has_from = const_integral(cl->u.active.from, &from, 0);
+        has_from = const_integral(c, cl->u.active.from, &from, 0);
     if (cl->u.active.until && check_constant(c, cl->u.active.until, &ty_time, "the end of 'active'"))
-        has_until = const_integral(cl->u.active.until, &until, 0);
+        has_until = const_integral(c, cl->u.active.until, &until, 0);
     if (cl->u.active.for_ && check_constant(c, cl->u.active.for_, &ty_duration, "the length of 'active'") &&
-        const_integral(cl->u.active.for_, &span, 0) && span <= 0)
+        const_integral(c, cl->u.active.for_, &span, 0) && span <= 0)
         error_at(c, cl->u.active.for_->span, "'active for' must be longer than 0s");
     if (has_from && has_until && until <= from)
         error_at(c, cl->u.active.until->span, "'active' ends before it starts");
@@ -1835,7 +1835,7 @@ static void check_flow(Checker *c, Decl *d)
         if (r->u.repeat.after) {
             int64_t secs;
             if (check_constant(c, r->u.repeat.after, &ty_duration, "the repeat interval") &&
-                const_integral(r->u.repeat.after, &secs, 0) && secs <= 0)
+                const_integral(c, r->u.repeat.after, &secs, 0) && secs <= 0)
                 error_at(c, r->u.repeat.after->span, "the repeat interval must be longer than 0s");
         }
         if (r->u.repeat.every_event && by_kind[C_REARM])
@@ -1991,7 +1991,7 @@ static void check_test(Checker *c, Decl *d)
         case T_ADVANCE: {
             int64_t secs;
             if (check_constant(c, st->u.advance, &ty_duration, "the time to advance") &&
-                const_integral(st->u.advance, &secs, 0) && secs <= 0)
+                const_integral(c, st->u.advance, &secs, 0) && secs <= 0)
                 error_at(c, st->u.advance->span, "advance must move the clock forward");
             break;
         }

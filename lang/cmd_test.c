@@ -96,7 +96,7 @@ static bool input_value(World *w, const char *name, Value *out)
 /* A step's value: a constant, or an input's current value. */
 static bool value_of(World *w, Expr *e, Value *out)
 {
-    if (e->kind == E_NAME && e->name_kind == NAME_INPUT) return input_value(w, e->u.name.text, out);
+    if (e->kind == E_NAME && e->name_kind == NAME_INPUT) return input_value(w, ast_name_text(&w->project->prog, e), out);
     return cg_fold_value(&w->project->prog, e, &w->arena, out);
 }
 

@@ -445,7 +445,7 @@ static bool fold(Cg *cg, const Expr *e, Value *out)
     case E_LIST: ok = fold_list(cg, e, out); break;
     case E_RECORD: ok = fold_record(cg, e, out); break;
     case E_NAME:
-        ok = e->name_kind == NAME_CONST && fold(cg, e->u.name.decl->u.konst.value, out);
+        ok = e->name_kind == NAME_CONST && fold(cg, ast_name_decl(cg->prog, e)->u.konst.value, out);
         /* a const's list keeps the list type of its use (list<email> and list<string> are one at run time) */
         break;
     case E_FIELD:
@@ -689,10 +689,10 @@ static void expr_code(Cg *cg, Func *fn, Expr *e, int dst)
             if (e->u.name.slot != dst) emit_abc(cg, fn, OP_MOVE, dst, e->u.name.slot, 0);
             break;
         case NAME_INPUT:
-            emit_abx(cg, fn, OP_INPUT, dst, input_index(cg, e->u.name.decl));
+            emit_abx(cg, fn, OP_INPUT, dst, input_index(cg, ast_name_decl(cg->prog, e)));
             break;
         case NAME_CONST:
-            expr_to(cg, fn, e->u.name.decl->u.konst.value, dst);
+            expr_to(cg, fn, ast_name_decl(cg->prog, e)->u.konst.value, dst);
             break;
         case NAME_NOW:
             emit_abc(cg, fn, OP_CTX, dst, CTX_NOW, 0);
