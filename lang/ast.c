@@ -48,6 +48,8 @@ void ast_program_init(Program *prog, SourceSet *sources)
     prog->name_texts = NULL;
     prog->scratch = NULL;
     prog->nscratch = prog->scratch_cap = 0;
+    prog->free_fields = NULL;
+    prog->free_items = NULL;
 }
 
 void ast_program_free(Program *prog)
@@ -68,6 +70,8 @@ void ast_program_free(Program *prog)
     prog->nnames = prog->names_cap = 0;
     prog->scratch = NULL;
     prog->nscratch = prog->scratch_cap = 0;
+    prog->free_fields = NULL;
+    prog->free_items = NULL;
 }
 
 /* ------------------------------------------------------------ types */
@@ -388,7 +392,9 @@ Expr *ast_list(Program *prog, AstVec *items, Span span)
 
 RecField *ast_rec_field(Program *prog, Ident name, Expr *value)
 {
-    RecField *field = ast_alloc(prog, sizeof *field);
+    RecField *field = prog->free_fields;
+    if (field) prog->free_fields = (RecField *)field->value;
+    else field = ast_alloc(prog, sizeof *field);
     field->name = name;
     field->value = value;
     return field;
@@ -400,8 +406,12 @@ Expr *ast_record(Program *prog, AstVec *fields, Span span)
     expr->u.rec.n = fields->n;
     if (fields->n) {
         expr->u.rec.fields = ast_alloc(prog, (size_t)fields->n * sizeof(RecField));
-        for (int i = 0; i < fields->n; i++)
-            expr->u.rec.fields[i] = *(RecField *)vec_items(prog, fields)[i];
+        for (int i = 0; i < fields->n; i++) {
+            RecField *field = vec_items(prog, fields)[i];
+            expr->u.rec.fields[i] = *field;
+            field->value = (Expr *)prog->free_fields;
+            prog->free_fields = field;
+        }
         vec_pop(prog, fields);
     }
     return expr;
@@ -470,7 +480,9 @@ Block ast_block(Program *prog, AstVec *stmts, Span span)
 
 EmailItem *ast_email_item(Program *prog, EmailField field, Span keyword, Expr *value)
 {
-    EmailItem *item = ast_alloc(prog, sizeof *item);
+    EmailItem *item = prog->free_items;
+    if (item) prog->free_items = (EmailItem *)item->value;
+    else item = ast_alloc(prog, sizeof *item);
     item->field = field;
     item->keyword = keyword;
     item->value = value;
@@ -484,7 +496,12 @@ Stmt *ast_email(Program *prog, Expr *recipients, AstVec *items, Span span)
     stmt->u.email.nitems = items->n;
     if (items->n) {
         stmt->u.email.items = ast_alloc(prog, (size_t)items->n * sizeof(EmailItem));
-        for (int i = 0; i < items->n; i++) stmt->u.email.items[i] = *(EmailItem *)vec_items(prog, items)[i];
+        for (int i = 0; i < items->n; i++) {
+            EmailItem *item = vec_items(prog, items)[i];
+            stmt->u.email.items[i] = *item;
+            item->value = (Expr *)prog->free_items;
+            prog->free_items = item;
+        }
         vec_pop(prog, items);
     }
     return stmt;

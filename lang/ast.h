@@ -371,6 +371,11 @@ typedef struct Program {
     const char **name_texts; /* each distinct name by its number (Ident.name) */
     void **scratch;          /* the items of the AstVecs being built */
     uint32_t nscratch, scratch_cap;
+    /* A record's fields and an email's items are made one by one, then
+     * copied into one array: the copied ones wait here, chained through
+     * their value, to be made again. */
+    RecField *free_fields;
+    EmailItem *free_items;
 } Program;
 
 void ast_program_init(Program *prog, SourceSet *sources);
