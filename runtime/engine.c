@@ -74,6 +74,9 @@ struct Engine {
     Arena scratch;              /* per event */
     EngStats stats;
     char clock_key[48];
+    /* What the caches above were loaded from: the connection's data_version
+     * and the organisation's engine generation (store.h) when last checked. */
+    int64_t seen_version, seen_gen;
 };
 
 static int sql_fail(Engine *e, char *err, size_t errlen)
@@ -429,6 +432,10 @@ Engine *eng_open(Store *store, int64_t org, const EngOptions *options, char *err
     arena_init(&e->scratch, 0);
     e->empty = json_str(&e->fixed, "", 0);
     e->sims = sims_new(store);
+    /* read before loading: a change that lands in between reloads once more,
+     * it is not missed */
+    e->seen_version = store_data_version(store);
+    e->seen_gen = store_engine_gen(store, org);
     cJSON *blank = cJSON_Parse("{\"iccid\": \"89441000300000000012\"}");
     int ok = e->sims && blank && json_to_sim(blank, &e->fixed, e->unknown_sim, err, errlen) == 0;
     cJSON_Delete(blank);
@@ -450,21 +457,38 @@ void eng_free(Engine *e)
     free(e);
 }
 
+/* Inside the transaction, so that nothing commits between the check and
+ * the work: the caches are reloaded when another connection changed what
+ * they hold, and only then (its other commits, such as the delivery
+ * worker's, leave the generation as it was). */
 int eng_begin(Engine *e, char *err, size_t errlen)
 {
-    if (store_changed_elsewhere(e->store)) {
+    if (store_begin(e->store, err, errlen) != 0) return -1;
+    int64_t version = store_data_version(e->store);
+    if (version == e->seen_version) return 0;
+    int64_t gen = store_engine_gen(e->store, e->org);
+    if (gen != e->seen_gen) {
+        e->stats.reloads++;
         sims_forget(e->sims);
-        if (load_active(e, err, errlen) != 0 || trig_load(e, err, errlen) != 0) return -1;
+        if (load_active(e, err, errlen) != 0 || trig_load(e, err, errlen) != 0) {
+            store_rollback(e->store);
+            return -1;
+        }
     }
-    return store_begin(e->store, err, errlen);
+    e->seen_version = version;
+    e->seen_gen = gen;
+    return 0;
 }
 
 int eng_commit(Engine *e, char *err, size_t errlen)
 {
-    if (sims_flush(e->sims, err, errlen) != 0 || store_commit(e->store, err, errlen) != 0) {
+    int64_t gen = -1;
+    if (sims_flush(e->sims, err, errlen) != 0 || (gen = store_raise_engine_gen(e->store, e->org, err, errlen)) < 0 ||
+        store_commit(e->store, err, errlen) != 0) {
         eng_rollback(e);
         return -1;
     }
+    e->seen_gen = gen;   /* our own change: nothing to reload for it */
     return 0;
 }
 

@@ -34,6 +34,7 @@ typedef struct EngOptions {
 
 typedef struct EngStats {
     uint64_t events, duplicates, unknown_sims, evaluations, runs, failed, waiting, resumed, actions;
+    uint64_t reloads;   /* caches reloaded because another connection changed what they hold */
     double parse_s, evaluate_s, commit_s;   /* filled by callers that time their phases */
 } EngStats;
 

@@ -3,11 +3,13 @@
  * replies, the engines kept between requests, the scheduler and delivery
  * threads, and the server's life from listen to graceful stop.
  *
- * Threads: libmicrohttpd's polling thread runs every request; the main
- * thread runs the scheduler; a third runs the delivery worker on a store
+ * Threads: libmicrohttpd's polling thread runs every request; the
+ * committer takes the events of the requests waiting and commits them
+ * together; the main thread runs the scheduler and the checkpoints (on a
+ * connection of its own); another runs the delivery worker on a store
  * connection of its own (it waits on the network, never on a lock).  The
- * requests and the scheduler share one store connection and the engines
- * under `lock` (sqlite serialises writers anyway).
+ * requests, the committer and the scheduler share one store connection and
+ * the engines under `lock` (sqlite serialises writers anyway).
  *
  * Not here: the endpoints (api_data.c, api_flows.c), token storage
  * (tokens.c), what is counted (metrics.c).
@@ -36,6 +38,8 @@
 #include "outbox.h"
 #include "webhook_sign.h"
 
+#define HTTP_CHECKPOINT_SOFT 1000    /* log frames (pages) past which the main thread checkpoints */
+#define HTTP_CHECKPOINT_HARD 8000    /* ... and past which the committer does it itself */
 #define HTTP_MAX_ENGINES 64     /* organisations whose engine is kept; more: all are dropped */
 #define HTTP_MAX_PATH 512
 #define AUTH_CACHE 64           /* tokens whose lookup is kept */
@@ -71,6 +75,9 @@ struct Server {
     pthread_cond_t queue_ready;
     Request *queue_head, *queue_tail;
     bool committer_stop;
+
+    atomic_bool checkpoint_wanted;   /* set by `store`'s commits, done by the main thread */
+    Store *checkpoint_store;         /* the main thread's connection for them */
 };
 
 /* A request's state across libmicrohttpd's calls. */
@@ -800,6 +807,13 @@ static void sleep_ms(long ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stopping()) {}
 }
 
+static void close_stores(Server *s)
+{
+    store_close(s->store);
+    store_close(s->auth_store);
+    store_close(s->checkpoint_store);
+}
+
 static void stop_committer(Server *s, pthread_t committer)
 {
     pthread_mutex_lock(&s->queue_lock);
@@ -820,13 +834,17 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     }
     Server server = { .store = store_open(o->db, err, errlen), .metrics = metrics_new(route_labels) };
     if (server.store) server.auth_store = store_open(o->db, err, errlen);
-    if (!server.store || !server.auth_store || !server.metrics) {
-        if (server.auth_store && !server.metrics) snprintf(err, errlen, "out of memory");
-        store_close(server.store);
-        store_close(server.auth_store);
+    if (server.auth_store) server.checkpoint_store = store_open(o->db, err, errlen);
+    if (!server.checkpoint_store || !server.metrics) {
+        if (server.checkpoint_store) snprintf(err, errlen, "out of memory");
+        close_stores(&server);
         metrics_free(server.metrics);
         return -1;
     }
+    /* the committer writes; copying the log into the database (and its
+     * fsync) is the main thread's, beside it */
+    atomic_init(&server.checkpoint_wanted, false);
+    store_defer_checkpoints(server.store, &server.checkpoint_wanted, HTTP_CHECKPOINT_SOFT, HTTP_CHECKPOINT_HARD);
     pthread_mutex_init(&server.lock, NULL);
     pthread_mutex_init(&server.metrics_lock, NULL);
     pthread_mutex_init(&server.queue_lock, NULL);
@@ -835,8 +853,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     pthread_t committer;
     if (pthread_create(&committer, NULL, committer_thread, &server) != 0) {
         snprintf(err, errlen, "cannot start the committer: %s", strerror(errno));
-        store_close(server.store);
-        store_close(server.auth_store);
+        close_stores(&server);
         metrics_free(server.metrics);
         return -1;
     }
@@ -857,8 +874,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(errno));
         stop_committer(&server, committer);
-        store_close(server.store);
-        store_close(server.auth_store);
+        close_stores(&server);
         metrics_free(server.metrics);
         return -1;
     }
@@ -884,6 +900,9 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     unsigned tick_ms = o->tick_ms ? o->tick_ms : 1000, waited = 0;
     while (!stopping()) {
         sleep_ms(50);
+        if (atomic_exchange(&server.checkpoint_wanted, false) &&
+            store_checkpoint(server.checkpoint_store, err, errlen) != 0)
+            fprintf(stderr, "flowvm serve: %s\n", err);
         if (workers && (waited += 50) >= tick_ms) {
             waited = 0;
             tick_all(&server);
@@ -907,8 +926,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         whk_cache_free();
     }
     drop_engines(&server);
-    store_close(server.store);
-    store_close(server.auth_store);
+    close_stores(&server);
     metrics_free(server.metrics);
     pthread_mutex_destroy(&server.lock);
     pthread_mutex_destroy(&server.metrics_lock);

@@ -396,7 +396,9 @@ int sims_put(SimTable *t, int64_t org, const Value *fields, bool move, char *err
             return -1;
         }
     }
-    return write_rec(t->store, rec, err, errlen);
+    /* usage fields alone change no row with a trigger (store.h) */
+    if (write_rec(t->store, rec, err, errlen) != 0) return -1;
+    return store_raise_engine_gen(t->store, org, err, errlen) < 0 ? -1 : 0;
 }
 
 /* ============================================================ import */

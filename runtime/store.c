@@ -14,6 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+/* The statement of a trigger body that raises the engine generation of the
+ * organisation `org` (an SQL expression); see migration 5 -> 6. */
+#define ENGINE_GEN(org) \
+    "  INSERT INTO meta (key, value) VALUES ('engine_gen:' || " org ", 1)" \
+    "  ON CONFLICT (key) DO UPDATE SET value = value + 1; "
+#define VERSION_ORG(version) "(SELECT f.org FROM versions v JOIN flows f ON f.id = v.flow WHERE v.id = " version ")"
+
 /* Each entry brings the schema from version i to i + 1; never edit one that
  * has shipped, append another. */
 static const char *const migrations[] = {
@@ -141,6 +148,38 @@ static const char *const migrations[] = {
     "CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, org INTEGER NOT NULL REFERENCES organisations(id),"
     "  role TEXT NOT NULL CHECK (role IN ('user','operator','admin')), user INTEGER REFERENCES users(id),"
     "  hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, expires INTEGER, revoked INTEGER);",
+    /* 5 -> 6: each organisation's engine generation, meta 'engine_gen:ORG':
+     * raised by every change to what an engine keeps in memory (its SIMs,
+     * their tags, its flows, versions and inputs) by whichever connection
+     * makes it, so that an engine reloads when that changed, not on every
+     * commit of another connection (the delivery worker's).  Engines raise
+     * it themselves for the usage and edge state they write (sim_usage,
+     * trigger_state: no trigger there, as every event writes them). */
+    "CREATE TRIGGER sims_gen_insert AFTER INSERT ON sims BEGIN" ENGINE_GEN("NEW.org") "END;"
+    "CREATE TRIGGER sims_gen_update AFTER UPDATE ON sims BEGIN" ENGINE_GEN("OLD.org")
+    "  INSERT INTO meta (key, value) SELECT 'engine_gen:' || NEW.org, 1 WHERE NEW.org <> OLD.org"
+    "  ON CONFLICT (key) DO UPDATE SET value = value + 1; END;"
+    "CREATE TRIGGER sims_gen_delete AFTER DELETE ON sims BEGIN" ENGINE_GEN("OLD.org") "END;"
+    "CREATE TRIGGER sim_tags_gen_insert AFTER INSERT ON sim_tags BEGIN"
+    ENGINE_GEN("(SELECT org FROM sims WHERE id = NEW.sim)") "END;"
+    "CREATE TRIGGER sim_tags_gen_delete AFTER DELETE ON sim_tags BEGIN"
+    ENGINE_GEN("(SELECT org FROM sims WHERE id = OLD.sim)") "END;"
+    "CREATE TRIGGER flows_gen_insert AFTER INSERT ON flows BEGIN" ENGINE_GEN("NEW.org") "END;"
+    "CREATE TRIGGER flows_gen_update AFTER UPDATE ON flows BEGIN" ENGINE_GEN("NEW.org") "END;"
+    "CREATE TRIGGER flows_gen_delete AFTER DELETE ON flows BEGIN" ENGINE_GEN("OLD.org") "END;"
+    "CREATE TRIGGER versions_gen_insert AFTER INSERT ON versions BEGIN"
+    ENGINE_GEN("(SELECT org FROM flows WHERE id = NEW.flow)") "END;"
+    "CREATE TRIGGER versions_gen_update AFTER UPDATE ON versions BEGIN"
+    ENGINE_GEN("(SELECT org FROM flows WHERE id = NEW.flow)") "END;"
+    "CREATE TRIGGER versions_gen_delete AFTER DELETE ON versions BEGIN"
+    ENGINE_GEN("(SELECT org FROM flows WHERE id = OLD.flow)") "END;"
+    "CREATE TRIGGER version_subs_gen_insert AFTER INSERT ON version_subs BEGIN"
+    ENGINE_GEN(VERSION_ORG("NEW.version")) "END;"
+    "CREATE TRIGGER version_subs_gen_delete AFTER DELETE ON version_subs BEGIN"
+    ENGINE_GEN(VERSION_ORG("OLD.version")) "END;"
+    "CREATE TRIGGER inputs_gen_insert AFTER INSERT ON inputs BEGIN" ENGINE_GEN(VERSION_ORG("NEW.version")) "END;"
+    "CREATE TRIGGER inputs_gen_update AFTER UPDATE ON inputs BEGIN" ENGINE_GEN(VERSION_ORG("NEW.version")) "END;"
+    "CREATE TRIGGER inputs_gen_delete AFTER DELETE ON inputs BEGIN" ENGINE_GEN(VERSION_ORG("OLD.version")) "END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -232,7 +271,6 @@ Store *store_open(const char *path, char *err, size_t errlen)
         store_close(store);
         return NULL;
     }
-    store->data_version = pragma_int(store, "PRAGMA data_version");
     return store;
 }
 
@@ -255,7 +293,6 @@ int store_commit(Store *store, char *err, size_t errlen)
 {
     if (store_exec(store, "COMMIT", err, errlen) != 0) return -1;
     store->in_tx = false;
-    store->data_version = pragma_int(store, "PRAGMA data_version");
     return 0;
 }
 
@@ -266,12 +303,68 @@ void store_rollback(Store *store)
     store->in_tx = false;
 }
 
-bool store_changed_elsewhere(Store *store)
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
-    int64_t now = pragma_int(store, "PRAGMA data_version");
-    bool changed = now != store->data_version;
-    store->data_version = now;
-    return changed;
+    Store *store = arg;
+    if (frames >= store->checkpoint_hard) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    else if (frames >= store->checkpoint_soft) atomic_store(store->checkpoint_wanted, true);
+    return SQLITE_OK;
+}
+
+void store_defer_checkpoints(Store *store, atomic_bool *wanted, int soft, int hard)
+{
+    store->checkpoint_wanted = wanted;
+    store->checkpoint_soft = soft;
+    store->checkpoint_hard = hard;
+    sqlite3_wal_hook(store->db, on_wal_commit, store);
+}
+
+int store_checkpoint(Store *store, char *err, size_t errlen)
+{
+    int rc = sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY) return 0;
+    return sql_fail(store, err, errlen, "checkpoint");
+}
+
+int64_t store_data_version(Store *store)
+{
+    sqlite3_stmt *st = store_stmt(store, "PRAGMA data_version");
+    int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    if (st) sqlite3_reset(st);
+    return v;
+}
+
+static void engine_gen_key(char *key, size_t size, int64_t org)
+{
+    snprintf(key, size, "engine_gen:%lld", (long long)org);
+}
+
+int64_t store_engine_gen(Store *store, int64_t org)
+{
+    char key[48];
+    int64_t gen = 0;
+    engine_gen_key(key, sizeof key, org);
+    store_meta_get(store, key, &gen);
+    return gen;
+}
+
+int64_t store_raise_engine_gen(Store *store, int64_t org, char *err, size_t errlen)
+{
+    char key[48];
+    engine_gen_key(key, sizeof key, org);
+    sqlite3_stmt *st = store_stmt(store, "INSERT INTO meta (key, value) VALUES (?1, 1)"
+                                         " ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value");
+    if (!st) return sql_fail(store, err, errlen, "meta");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sql_fail(store, err, errlen, "meta");
+        sqlite3_reset(st);
+        return -1;
+    }
+    int64_t gen = sqlite3_column_int64(st, 0);
+    sqlite3_step(st);   /* to SQLITE_DONE: the statement completes */
+    sqlite3_reset(st);
+    return gen;
 }
 
 sqlite3_stmt *store_stmt(Store *store, const char *sql)

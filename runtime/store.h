@@ -10,18 +10,20 @@
 #define FLOW_RUNTIME_STORE_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_PATH "flow.db"
 #define STORE_MAX_STMTS 96
 
 typedef struct Store {
     sqlite3 *db;
     bool in_tx;
-    int64_t data_version;        /* PRAGMA data_version after our last commit */
+    atomic_bool *checkpoint_wanted;   /* store_defer_checkpoints */
+    int checkpoint_soft, checkpoint_hard;
     struct { const char *sql; sqlite3_stmt *stmt; } stmts[STORE_MAX_STMTS];
     int nstmts;
 } Store;
@@ -36,10 +38,28 @@ int store_begin(Store *store, char *err, size_t errlen);
 int store_commit(Store *store, char *err, size_t errlen);
 void store_rollback(Store *store);
 
-/* Has another connection committed since our last commit or store_begin? */
-bool store_changed_elsewhere(Store *store);
+/* PRAGMA data_version: changes when another connection commits. */
+int64_t store_data_version(Store *store);
+
+/* An organisation's engine generation: it changes with anything an engine
+ * keeps in memory (its SIMs, tags, flows, versions, inputs), whichever
+ * connection changes it.  Triggers raise it for those tables; a writer of
+ * sim_usage or trigger_state raises it itself (store_raise_engine_gen, in its
+ * transaction), which returns the new value, or -1 with err set. */
+int64_t store_engine_gen(Store *store, int64_t org);
+int64_t store_raise_engine_gen(Store *store, int64_t org, char *err, size_t errlen);
 
 int store_exec(Store *store, const char *sql, char *err, size_t errlen);
+
+/* Checkpoints off the writer's path (flowvm serve).  After a commit that
+ * leaves the write-ahead log at `soft` frames or more, *wanted is set, for
+ * another thread to run store_checkpoint on a connection of its own while
+ * this one goes on writing; at `hard` frames this connection checkpoints
+ * itself as it commits (SQLite's default, at 1,000), so that the log stays
+ * bounded even when the other thread falls behind. */
+void store_defer_checkpoints(Store *store, atomic_bool *wanted, int soft, int hard);
+/* A passive checkpoint: copies what it can without waiting for anyone. */
+int store_checkpoint(Store *store, char *err, size_t errlen);
 
 /* A prepared statement for `sql` (a string literal: cached by its address),
  * reset and with bindings cleared; NULL on a prepare error (store_errmsg). */
