@@ -239,6 +239,16 @@ static uint32_t module_of(const VmProgram *p, const Artifact *art)
     T(KOF_SIM_D, LOADK, SIM, OF, "KOF_SIM whose two loaded registers are dead after it") \
     T(KOF_EVENT_D, LOADK, EVENT, OF, "KOF_EVENT whose two loaded registers are dead after it")
 
+/* A load before a KOF_*_D triple whose registers are dead, four
+ * instructions in one dispatch: U(NAME, FIRST, TRIPLE, "what it does").  The
+ * triple's word keeps its own opcode, for a jump that lands on it and for
+ * the load's deopt. */
+#define VM_QUICK_QUADS(U)                                                            \
+    U(EVENT_KOF_SIM_D, EVENT, KOF_SIM_D, "EVENT; KOF_SIM_D")                         \
+    U(EVENT_KOF_EVENT_D, EVENT, KOF_EVENT_D, "EVENT; KOF_EVENT_D")                   \
+    U(SIM_KOF_SIM_D, SIM, KOF_SIM_D, "SIM; KOF_SIM_D")                               \
+    U(SIM_KOF_EVENT_D, SIM, KOF_EVENT_D, "SIM; KOF_EVENT_D")
+
 /* Single instructions with a faster form: S(NAME, ORIGINAL, "what it does"). */
 #define VM_QUICK_SINGLES(S) \
     S(RETV, RET, "RET with B = 1: return R[A]")
@@ -254,6 +264,9 @@ typedef enum {
 #define S_ENUM(name, original, doc) QOP_##name,
     VM_QUICK_SINGLES(S_ENUM)
 #undef S_ENUM
+#define U_ENUM(name, first, triple, doc) QOP_##name,
+    VM_QUICK_QUADS(U_ENUM)
+#undef U_ENUM
     QOP_END
 } QuickOp;
 
@@ -274,6 +287,9 @@ static const uint8_t quick_first[256] = {
 #define S_FIRST(name, original, doc) [QOP_##name] = OP_##original,
     VM_QUICK_SINGLES(S_FIRST)
 #undef S_FIRST
+#define U_FIRST(name, first, triple, doc) [QOP_##name] = OP_##first,
+    VM_QUICK_QUADS(U_FIRST)
+#undef U_FIRST
     [QOP_END ... 255] = 255,   /* unknown: stays unknown */
 };
 
@@ -568,6 +584,12 @@ static int prepare_function(VmFunc *fn)
                 quick = quick_jump_ret(quick, ins, fn->original[pc + 2 + INS_SBX(jump)]);
         }
         if (!quick) quick = quick_single(ins);
+        if (!quick && next_triple && (INS_OP(ins) == OP_EVENT || INS_OP(ins) == OP_SIM)) {
+            uint32_t t = (uint32_t)code[pc + 1] & 0xffu;
+            bool event = INS_OP(ins) == OP_EVENT;
+            if (t == QOP_KOF_SIM_D) quick = event ? QOP_EVENT_KOF_SIM_D : QOP_SIM_KOF_SIM_D;
+            else if (t == QOP_KOF_EVENT_D) quick = event ? QOP_EVENT_KOF_EVENT_D : QOP_SIM_KOF_EVENT_D;
+        }
         code[pc] = (uint64_t)runlen[pc] << 32 | (quick ? (ins & ~0xffu) | quick : ins);
         next_triple = triple;
     }
@@ -1142,6 +1164,7 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
     }
     uint32_t ins;
     Value ret;
+    bool batch_true;          /* the returned value of a batch item is true */
     const char *op_text;
 
 #ifdef VM_COMPUTED_GOTO
@@ -1149,8 +1172,10 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
 #define Q_LABEL(name, first, second, doc) &&L_Q_##name,
 #define T_LABEL(name, first, second, third, doc) &&L_Q_##name,
 #define S_LABEL(name, original, doc) &&L_Q_##name,
+#define U_LABEL(name, first, triple, doc) &&L_Q_##name,
     static const void *const labels[256] = { FLOW_OPCODES(OP_LABEL) VM_QUICK_OPCODES(Q_LABEL)
                                              VM_QUICK_TRIPLES(T_LABEL) VM_QUICK_SINGLES(S_LABEL)
+                                             VM_QUICK_QUADS(U_LABEL)
                                              [QOP_END ... 255] = &&L_bad };
     /* a careful run (see "Budget"): every instruction checked and charged,
      * by its original opcode */
@@ -1159,6 +1184,7 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
 #undef Q_LABEL
 #undef T_LABEL
 #undef S_LABEL
+#undef U_LABEL
     const void *const *disp = labels;
 #define IS_CAREFUL() (disp != labels)
 #define SET_CAREFUL(yes) (disp = (yes) ? careful_labels : labels)
@@ -1643,6 +1669,12 @@ redispatch:
         if (r == (jump_when)) {                         \
             if (LIKELY(budget >= 1)) {                  \
                 budget -= 1;                            \
+                if (LIKELY(batch && run->depth == 1)) { \
+                    run->depth = 0;                     \
+                    run->budget = budget;               \
+                    batch_true = r;                     \
+                    goto batch_next;                    \
+                }                                       \
                 set_bool(&ret, r);                      \
                 goto returning;                         \
             }                                           \
@@ -1732,7 +1764,10 @@ redispatch:
 #define LOAD_FIELD_SIM(i) (env->sim ? &env->sim[INS_B(i)] : NULL)
 #define LOAD_FIELD_EVENT(i) (INS_B(i) < env->nevent ? &env->event[INS_B(i)] : NULL)
 #define KOF(name, second, dead)                                                                \
-    QCASE(name) {                                                                              \
+    QCASE(name)                                                                                \
+    KOF_BODY(second, dead)
+#define KOF_BODY(second, dead)                                                                 \
+    {                                                                                          \
         uint32_t load = pc[0], of = pc[1];                                                     \
         const Value *x = LOAD_FIELD_##second(load);                                            \
         int64_t product;                                                                       \
@@ -1755,6 +1790,30 @@ redispatch:
     KOF(KOF_EVENT, EVENT, false)
     KOF(KOF_SIM_D, SIM, true)       /* the loads' registers are dead: only the result is written */
     KOF(KOF_EVENT_D, EVENT, true)
+    /* A load, then the KOF_*_D triple that follows it: the load's failure
+     * deopts to the load alone; the triple's, once the load is done, to
+     * the triple's LOADK. */
+#define QUAD_OK_EVENT(i) (INS_B(i) < env->nevent)
+#define QUAD_OK_SIM(i) (env->sim != NULL)
+#define QUAD_LOAD_EVENT(i) (R[INS_A(i)] = env->event[INS_B(i)])
+#define QUAD_LOAD_SIM(i) (R[INS_A(i)] = env->sim[INS_B(i)])
+#define QUAD(name, first, second)                                                              \
+    QCASE(name) {                                                                              \
+        if (UNLIKELY(!QUAD_OK_##first(ins))) DEOPT();                                          \
+        QUAD_LOAD_##first(ins);                                                                \
+        ins = (uint32_t)*pc++;                                                                 \
+    }                                                                                          \
+    KOF_BODY(second, true)
+    QUAD(EVENT_KOF_SIM_D, EVENT, SIM)
+    QUAD(EVENT_KOF_EVENT_D, EVENT, EVENT)
+    QUAD(SIM_KOF_SIM_D, SIM, SIM)
+    QUAD(SIM_KOF_EVENT_D, SIM, EVENT)
+#undef QUAD
+#undef QUAD_OK_EVENT
+#undef QUAD_OK_SIM
+#undef QUAD_LOAD_EVENT
+#undef QUAD_LOAD_SIM
+#undef KOF_BODY
 #undef KOF
 #undef LOAD_FIELD_SIM
 #undef LOAD_FIELD_EVENT
@@ -1783,10 +1842,12 @@ failed:
 done:
     run->budget = budget;
     if (batch) {
+        batch_true = ret.tag == VAL_BOOL && ret.as.b;
+    batch_next: {
         /* on to the next item: start_call refuses an fn out of range
          * (EXECUTE_RESUME included), as vm_call does */
         uint64_t todo = batch->todo, bit = todo & (0 - todo);
-        if (ret.tag == VAL_BOOL && ret.as.b) batch->true_bits |= bit;
+        batch->true_bits |= batch_true ? bit : 0;
         batch->todo = todo ^= bit;
         if (todo) {
             const VmBatchItem *it = &batch->items[lowest_bit(todo)];
@@ -1795,6 +1856,7 @@ done:
             goto start_call;
         }
         return VM_DONE;
+    }
     }
     if (result) memcpy(result, &ret, sizeof ret);   /* 16 bytes at once, padding and all */
     return VM_DONE;

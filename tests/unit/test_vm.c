@@ -921,6 +921,43 @@ static void test_quickened_percent_of(void)
         b_free(b);
         sim_values[SIM_QUOTA] = saved_quota;
     }
+    /* a load before a triple with dead registers: four in one dispatch
+     * (EVENT_KOF_SIM_D); the load's deopt and error, the triple's deopt
+     * after the load */
+    {
+        Value saved_quota = sim_values[SIM_QUOTA], saved_used = event_values[EVF_PAYLOAD + 0];
+        sim_values[SIM_QUOTA] = BY(1000);
+        event_values[EVF_PAYLOAD + 0] = BY(5);
+        Builder *b = b_new(ART_FLOW, "t", "data.usage");
+        b_fn(b, "do", 0, 4);
+        ABC(EVENT, 3, EVF_PAYLOAD + 0, 0);   /* line 100 */
+        ABX(LOADK, 0, b_const(b, PC(80)));
+        ABC(SIM, 1, SIM_QUOTA, 0);
+        ABC(OF, 2, 0, 1);
+        ABC(LIST, 0, 2, 2);
+        ABC(RET, 0, 1, 0);
+        CHECK_STR(run_b(b), "list:800 B, 5 B");
+        sim_values[SIM_QUOTA] = FL(3);
+        CHECK_STR(run_b(b), "list:2.4, 5 B");
+        sim_values[SIM_QUOTA] = BY(1000);
+        env.nevent = 2;
+        CHECK_STR(run_with(b, NULL, &e), "error:type:event field 2 is not given");
+        CHECK(e.line == 100);
+        env.nevent = 5;
+        for (uint64_t budget = 1; budget <= 6; budget++) {
+            VmLimits limits = { 0, budget, 0 };
+            const char *r = run_with(b, &limits, &e);
+            if (budget == 6) {
+                CHECK_STR(r, "list:800 B, 5 B");
+            } else {
+                CHECK(strncmp(r, "error:budget:", 13) == 0);
+                CHECK(e.line == 100 + budget);
+            }
+        }
+        b_free(b);
+        sim_values[SIM_QUOTA] = saved_quota;
+        event_values[EVF_PAYLOAD + 0] = saved_used;
+    }
     /* not whole: no triple, the same answer */
     CHECK_STR(percent_of_field(PC(12.5), OP_SIM, SIM_QUOTA, BY(1000), NULL, NULL), "bytes:125 B");
     /* deopts: a float, a product beyond int64 (the exact slow path), a wrong kind */
