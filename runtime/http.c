@@ -544,7 +544,7 @@ static bool append_body(Request *rq, const char *data, size_t n)
         return true;
     }
     if (rq->len + n + 1 > rq->cap) {
-        size_t cap = rq->cap ? rq->cap : 16 * 1024;
+        size_t cap = rq->cap ? rq->cap : 1024;   /* one event is a few hundred bytes */
         while (cap < rq->len + n + 1) cap *= 2;
         char *body = realloc(rq->body, cap);
         if (!body) return false;

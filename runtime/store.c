@@ -282,16 +282,25 @@ void store_close(Store *store)
     free(store);
 }
 
+/* A statement without parameters, prepared once: transactions are begun and
+ * committed many times a second, and sqlite3_exec would parse them each time. */
+static int run_cached(Store *store, const char *sql, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = store_stmt(store, sql);
+    if (!st) return sql_fail(store, err, errlen, sql);
+    return store_step_done(store, st, err, errlen);
+}
+
 int store_begin(Store *store, char *err, size_t errlen)
 {
-    if (store_exec(store, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
+    if (run_cached(store, "BEGIN IMMEDIATE", err, errlen) != 0) return -1;
     store->in_tx = true;
     return 0;
 }
 
 int store_commit(Store *store, char *err, size_t errlen)
 {
-    if (store_exec(store, "COMMIT", err, errlen) != 0) return -1;
+    if (run_cached(store, "COMMIT", err, errlen) != 0) return -1;
     store->in_tx = false;
     return 0;
 }
@@ -299,7 +308,7 @@ int store_commit(Store *store, char *err, size_t errlen)
 void store_rollback(Store *store)
 {
     char err[256];
-    if (store->in_tx) store_exec(store, "ROLLBACK", err, sizeof err);
+    if (store->in_tx) run_cached(store, "ROLLBACK", err, sizeof err);
     store->in_tx = false;
 }
 
