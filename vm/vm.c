@@ -76,6 +76,7 @@ typedef struct VmFunc {
     uint8_t nclear;           /* registers a call sets to nil before the function runs */
     bool reads_item;          /* may read what a batch item binds (INPUT, CTX, or through a CALL) */
     bool setup;               /* a call has more to do than start it: nparams, nclear or reads_item */
+    bool leaf;                /* no CALL and no WAIT: its bottom frame is never read (see execute) */
     const uint8_t *clear;     /* their numbers */
     const Value *k;
     const VmModule *mod;
@@ -597,9 +598,11 @@ static int prepare_function(VmFunc *fn)
     uint32_t nclear = 0;
     for (uint32_t r = fn->nparams; r < fn->nregs; r++)
         if (regs_has(&clear, r)) regs[nclear++] = (uint8_t)r;
+    fn->leaf = true;
     for (uint32_t pc = 0; pc < fn->ncode; pc++) {
         Opcode op = INS_OP(fn->original[pc]);
         if (op == OP_INPUT || op == OP_CTX || op == OP_CALL) fn->reads_item = true;
+        if (op == OP_CALL || op == OP_WAIT) fn->leaf = false;
     }
     fn->code = code;
     fn->clear = regs;
@@ -1112,7 +1115,7 @@ static inline const VmBatchItem *batch_bind(Batch *b)
 static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, int call_nargs,
                         const VmEnv *env, const VmHost *host, Value *result, Batch *batch)
 {
-    VmFrame *frame;
+    VmFrame *frame = NULL;    /* the top frame; unused by a leaf function at depth 1 */
     const VmFunc *fn;
     const uint64_t *code, *pc;
     Value *R;
@@ -1147,8 +1150,13 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
             for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
             if (batch && fn->reads_item) batch_bind(batch);
         }
-        frame = &run->frames[0];
-        *frame = (VmFrame){ fn, 0, 0 };
+        /* the bottom frame is read only by CALL (its base, and its pc and
+         * function on the way back), WAIT and what follows a WAIT (vm_save,
+         * vm_resume): a leaf function, a condition, runs without writing it */
+        if (UNLIKELY(!fn->leaf)) {
+            frame = &run->frames[0];
+            *frame = (VmFrame){ fn, 0, 0 };
+        }
         run->depth = 1;
         code = pc = fn->code;
         K = fn->k;
@@ -1847,7 +1855,7 @@ done:
         /* on to the next item: start_call refuses an fn out of range
          * (EXECUTE_RESUME included), as vm_call does */
         uint64_t todo = batch->todo, bit = todo & (0 - todo);
-        batch->true_bits |= batch_true ? bit : 0;
+        if (batch_true) batch->true_bits |= bit;
         batch->todo = todo ^= bit;
         if (todo) {
             const VmBatchItem *it = &batch->items[lowest_bit(todo)];
