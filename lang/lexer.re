@@ -539,6 +539,7 @@ static Token lex_word(Lexer *lx, uint32_t start, uint32_t end)
     while (lx->text[pos] == ' ' || lx->text[pos] == '\t') pos++;
     if (lx->text[pos] == ':') return tok;
     tok.kind = kw->kind;
+    if (kw->soft) tok.flags |= LEX_SOFT;
     return tok;
 }
 

@@ -666,7 +666,7 @@ static bool continues_name(int next)
  * starts a line: that one stays a keyword and the parser reports it. */
 static int resolve_keyword(void *lemon, const Token *tok, int next)
 {
-    if (!lex_is_soft_keyword(tok->kind) || FlowParseAcceptsDirectly(lemon, tok->kind)) return tok->kind;
+    if (!(tok->flags & LEX_SOFT) || FlowParseAcceptsDirectly(lemon, tok->kind)) return tok->kind;
     if (tok->bol && is_structural(tok->kind) && !continues_name(next)) return tok->kind;
     return FlowParseAcceptsDirectly(lemon, TK_ID) ? TK_ID : tok->kind;
 }

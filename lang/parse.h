@@ -53,7 +53,9 @@ typedef struct Token {
 enum {
     LEX_STR_TRIPLE = 1,  /* """...""" */
     LEX_STR_BAD = 2,     /* unterminated or too deep: already reported, decode as "" */
-    LEX_HAD_ERROR = 4    /* a lexical error was reported while reading this token */
+    LEX_HAD_ERROR = 4,   /* a lexical error was reported while reading this token */
+    LEX_SOFT = 8         /* a soft keyword (lex_is_soft_keyword), flagged by the lexer that
+                            found it: the driver asks for every token */
 };
 
 /* Offsets of every error reported while parsing one file, so that the
