@@ -6,9 +6,9 @@
  * Threads: libmicrohttpd's polling thread runs every request; the
  * committer takes the events of the requests waiting and commits them
  * together; the main thread runs the scheduler and the checkpoints (on a
- * connection of its own); another runs the delivery worker on a store
- * connection of its own (it waits on the network, never on a lock).  The
- * requests, the committer and the scheduler share one store connection and
+ * connection of its own); the delivery worker's two threads move transfers
+ * (never waiting on a lock) and record them.  The requests, the committer,
+ * the scheduler and the worker's recording share one store connection and
  * the engines under `lock` (sqlite serialises writers anyway).
  *
  * Not here: the endpoints (api_data.c, api_flows.c), token storage
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -680,6 +681,7 @@ static void commit_org(Server *s, Request *list, int64_t org)
 static void *committer_thread(void *arg)
 {
     Server *s = arg;
+    prctl(PR_SET_NAME, "flowvm-commit");   /* as top -H and perf name threads */
     for (;;) {
         pthread_mutex_lock(&s->queue_lock);
         while (!s->queue_head && !s->committer_stop) pthread_cond_wait(&s->queue_ready, &s->queue_lock);
@@ -726,24 +728,24 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 typedef struct Worker {
     const HttpOptions *options;
+    Server *server;
     int rc;
     char err[512];
 } Worker;
 
+/* The worker shares the committer's connection, under `lock`: its commits
+ * on a connection of its own would make every other connection drop its
+ * page cache (sqlite does, when the database changed elsewhere) and read
+ * the pages again from the file. */
 static void *delivery_thread(void *arg)
 {
     Worker *w = arg;
-    Store *store = store_open(w->options->db, w->err, sizeof w->err);
-    if (!store) {
-        w->rc = -1;
-        return NULL;
-    }
-    ObxOptions opt = { .stop = &stop_requested };
+    prctl(PR_SET_NAME, "flowvm-deliver");
+    ObxOptions opt = { .stop = &stop_requested, .store_lock = &w->server->lock };
     dlv_config_default(&opt.config);
     opt.config.ca_file = w->options->ca_file;
     ObxStats stats;
-    w->rc = obx_run(store, &opt, &stats, w->err, sizeof w->err);
-    store_close(store);
+    w->rc = obx_run(w->server->store, &opt, &stats, w->err, sizeof w->err);
     return NULL;
 }
 
@@ -886,7 +888,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
     printf(sa.ss_family == AF_INET6 ? "listening on [%s]:%u\n" : "listening on %s:%u\n", addr, port);
     fflush(stdout);
 
-    Worker deliveries = { .options = o };
+    Worker deliveries = { .options = o, .server = &server };
     pthread_t delivery;
     bool workers = !o->no_worker;
     if (workers) {

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "sims.h"
@@ -1082,7 +1083,7 @@ static int record(Worker *w, Job *job)
 /* One transaction of the store thread: records the given finished jobs,
  * then claims up to `room` due rows into fresh[] (*got of them).  0, or -1
  * with w->err set (nothing written, no job claimed). */
-static int step(Worker *w, Job **done, int ndone, Job **fresh, int room, int64_t now, int *got)
+static int step_locked(Worker *w, Job **done, int ndone, Job **fresh, int room, int64_t now, int *got)
 {
     *got = 0;
     if (store_begin(w->store, w->err, w->errlen) != 0) return -1;
@@ -1106,6 +1107,15 @@ static int step(Worker *w, Job **done, int ndone, Job **fresh, int room, int64_t
         return -1;
     }
     return 0;
+}
+
+static int step(Worker *w, Job **done, int ndone, Job **fresh, int room, int64_t now, int *got)
+{
+    pthread_mutex_t *lock = w->opt->store_lock;
+    if (lock) pthread_mutex_lock(lock);
+    int rc = step_locked(w, done, ndone, fresh, room, now, got);
+    if (lock) pthread_mutex_unlock(lock);
+    return rc;
 }
 
 /* ============================================================ the two threads
@@ -1140,6 +1150,7 @@ static void quit_network(Worker *w)
 static void *store_thread(void *arg)
 {
     Worker *w = arg;
+    prctl(PR_SET_NAME, "flowvm-dlvstore");   /* as top -H and perf name threads */
     const ObxOptions *options = w->opt;
     int max = options->config.max_in_flight;   /* as the engine clamps it */
     max = max < 1 ? 1 : max > DLV_IN_FLIGHT_MAX ? DLV_IN_FLIGHT_MAX : max;
@@ -1299,8 +1310,10 @@ int obx_run(Store *store, const ObxOptions *options, ObxStats *stats, char *err,
     dlv_free(w.engine);
     for (int i = 0; i < w.njobs; i++) job_free(&w, w.jobs[i]);
     free(w.cached_url);
+    if (options->store_lock) pthread_mutex_lock(options->store_lock);
     for (int kind = 0; kind < VS_KINDS; kind++)
         for (int k = 0; k < VS_SIZES; k++) sqlite3_finalize(w.vstmt[kind][k]);
+    if (options->store_lock) pthread_mutex_unlock(options->store_lock);
     free(w.rows);
     free(w.pool);
     pthread_cond_destroy(&w.store_wake);

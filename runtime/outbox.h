@@ -12,6 +12,7 @@
 #ifndef FLOW_RUNTIME_OUTBOX_H
 #define FLOW_RUNTIME_OUTBOX_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ typedef struct ObxOptions {
     void *clock_ctx;
     FILE *log;                     /* a line per attempt; NULL: none */
     volatile sig_atomic_t *stop;   /* set by a signal handler: finish what is in flight, then return */
+    pthread_mutex_t *store_lock;   /* the store is shared: held around each of the worker's
+                                      transactions, as its other users hold it; NULL: ours alone */
 } ObxOptions;
 
 typedef struct ObxStats {

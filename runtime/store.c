@@ -278,6 +278,7 @@ void store_close(Store *store)
 {
     if (!store) return;
     for (int i = 0; i < store->nstmts; i++) sqlite3_finalize(store->stmts[i].stmt);
+    free(store->stmts);
     if (store->db) sqlite3_close(store->db);
     free(store);
 }
@@ -385,13 +386,16 @@ sqlite3_stmt *store_stmt(Store *store, const char *sql)
             sqlite3_clear_bindings(st);
             return st;
         }
+    if (store->nstmts == store->stmts_cap) {
+        int cap = store->stmts_cap ? 2 * store->stmts_cap : 64;
+        struct StoreStmt *grown = realloc(store->stmts, (size_t)cap * sizeof *grown);
+        if (!grown) return NULL;
+        store->stmts = grown;
+        store->stmts_cap = cap;
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) return NULL;
-    if (store->nstmts < STORE_MAX_STMTS) {
-        store->stmts[store->nstmts].sql = sql;
-        store->stmts[store->nstmts++].stmt = st;
-    }
-    /* past the cache's size the statement is not kept: callers run it once */
+    store->stmts[store->nstmts++] = (struct StoreStmt){ sql, st };
     return st;
 }
 

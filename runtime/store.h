@@ -17,15 +17,14 @@
 
 #define STORE_SCHEMA_VERSION 6
 #define STORE_DEFAULT_PATH "flow.db"
-#define STORE_MAX_STMTS 96
 
 typedef struct Store {
     sqlite3 *db;
     bool in_tx;
     atomic_bool *checkpoint_wanted;   /* store_defer_checkpoints */
     int checkpoint_soft, checkpoint_hard;
-    struct { const char *sql; sqlite3_stmt *stmt; } stmts[STORE_MAX_STMTS];
-    int nstmts;
+    struct StoreStmt { const char *sql; sqlite3_stmt *stmt; } *stmts;   /* store_stmt's, by address */
+    int nstmts, stmts_cap;
 } Store;
 
 /* Opens (creating and migrating when needed) the store at `path`; ":memory:"
@@ -61,8 +60,9 @@ void store_defer_checkpoints(Store *store, atomic_bool *wanted, int soft, int ha
 /* A passive checkpoint: copies what it can without waiting for anyone. */
 int store_checkpoint(Store *store, char *err, size_t errlen);
 
-/* A prepared statement for `sql` (a string literal: cached by its address),
- * reset and with bindings cleared; NULL on a prepare error (store_errmsg). */
+/* A prepared statement for `sql` (a string literal, or a static buffer:
+ * cached by its address, so their number is the program's), reset and with
+ * bindings cleared; NULL on a prepare error (store_errmsg). */
 sqlite3_stmt *store_stmt(Store *store, const char *sql);
 const char *store_errmsg(Store *store);
 
