@@ -1086,7 +1086,9 @@ typedef struct Batch {
     const VmBatchItem *items;
     uint64_t todo;            /* items not yet done, the current one (the lowest) included */
     uint64_t true_bits;
-    VmEnv env;                /* the batch's, with the current item's inputs and ctx */
+    const VmEnv *given;       /* the batch's env, as vm_call_batch got it */
+    bool copied;              /* env holds a copy of *given */
+    VmEnv env;                /* that copy, with the current item's inputs and ctx */
 } Batch;
 
 static inline int lowest_bit(uint64_t x)
@@ -1101,15 +1103,21 @@ static inline int lowest_bit(uint64_t x)
 }
 
 /* Binds the env of the batch's current item (its lowest bit), which only a
- * function that reads_item needs; returns the item. */
-static inline const VmBatchItem *batch_bind(Batch *b)
+ * function that reads_item needs, into a copy of the batch's env made the
+ * first time; returns that env.  The others run on the batch's env itself:
+ * they read nothing of it that differs between items. */
+static inline const VmEnv *batch_bind(Batch *b)
 {
     const VmBatchItem *it = &b->items[lowest_bit(b->todo)];
+    if (!b->copied) {
+        b->env = *b->given;
+        b->copied = true;
+    }
     b->env.inputs = it->inputs;
     b->env.ninputs = it->ninputs;
     b->env.ctx[CTX_FLOW_NAME] = it->flow_name;
     b->env.ctx[CTX_FLOW_VERSION] = it->flow_version;
-    return it;
+    return &b->env;
 }
 
 static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, int call_nargs,
@@ -1148,7 +1156,7 @@ static VmStatus execute(VmRun *run, int32_t fn_index, const Value *call_args, in
             }
             for (int i = 0; i < call_nargs; i++) R[i] = call_args[i];
             for (uint32_t i = 0; i < fn->nclear; i++) R[fn->clear[i]] = val_nil();
-            if (batch && fn->reads_item) batch_bind(batch);
+            if (batch && fn->reads_item) env = batch_bind(batch);
         }
         /* the bottom frame is read only by CALL (its base, and its pc and
          * function on the way back), WAIT and what follows a WAIT (vm_save,
@@ -1784,8 +1792,13 @@ redispatch:
         if (UNLIKELY(tag - VAL_INT > VAL_DURATION - VAL_INT ||                                 \
                      mul_overflows(x->as.i, (int64_t)K[INS_BX(ins)].as.f, &product)))          \
             DEOPT();                                                                           \
-        uint64_t sign = product < 0 ? UINT64_MAX : 0;                                          \
-        uint64_t q = ((((uint64_t)product ^ sign) - sign) + 50) / 100;                         \
+        uint64_t sign = 0, q;                                                                  \
+        if (LIKELY(product >= 0)) {                                                            \
+            q = ((uint64_t)product + 50) / 100;                                                \
+        } else {                                                                               \
+            sign = UINT64_MAX;                                                                 \
+            q = ((((uint64_t)product ^ sign) - sign) + 50) / 100;                              \
+        }                                                                                      \
         pc += 2;                                                                               \
         if (!(dead)) {                                                                         \
             RA = K[INS_BX(ins)];                                                               \
@@ -1916,9 +1929,9 @@ uint64_t vm_call_batch(const VmBatchItem *items, uint64_t which, const VmEnv *en
 {
     *failed = 0;
     if (!which) return 0;
-    Batch b = { .items = items, .todo = which, .env = *(env ? env : &empty_env) };
-    const VmBatchItem *it = batch_bind(&b);
-    if (execute(it->run, it->fn == EXECUTE_RESUME ? -1 : it->fn, NULL, 0, &b.env, host, NULL, &b) != VM_DONE)
+    Batch b = { .items = items, .todo = which, .given = env ? env : &empty_env };
+    const VmBatchItem *it = &items[lowest_bit(which)];
+    if (execute(it->run, it->fn == EXECUTE_RESUME ? -1 : it->fn, NULL, 0, b.given, host, NULL, &b) != VM_DONE)
         *failed = b.todo & (0 - b.todo);
     return b.true_bits;
 }
