@@ -203,11 +203,28 @@ Span ast_span_join(Span a, Span b)
  * each is copied into the arena once and every Ident shares that copy.
  */
 
-static uint32_t name_hash(const char *text, size_t len)
+/* Names are read 8 bytes at a time (most fit in one word): a word may run
+ * past the name's end, into the SRC_PAD NULs after a source's text or into
+ * the rounding of an interned copy (the arena hands out multiples of 8
+ * bytes); the bytes past the end are masked off. */
+static inline uint64_t name_word(const char *text, size_t left)
 {
-    uint32_t hash = 2166136261u;   /* FNV-1a */
-    for (size_t i = 0; i < len; i++) hash = (hash ^ (unsigned char)text[i]) * 16777619u;
-    return hash;
+    uint64_t w;
+    memcpy(&w, text, 8);
+    if (left >= 8) return w;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return w & ~(UINT64_MAX >> (left * 8));
+#else
+    return w & ((1ull << (left * 8)) - 1);
+#endif
+}
+
+/* The hash of a name whose first word is `first`. */
+static uint32_t name_hash(uint64_t first, const char *text, size_t len)
+{
+    uint64_t hash = (first ^ len * 0x9E3779B97F4A7C15ull) * 0xFF51AFD7ED558CCDull;
+    for (size_t i = 8; i < len; i += 8) hash = (hash ^ name_word(text + i, len - i)) * 0xFF51AFD7ED558CCDull;
+    return (uint32_t)(hash ^ hash >> 32);
 }
 
 static void names_grow(Program *prog)
@@ -231,28 +248,48 @@ static void names_grow(Program *prog)
     prog->name_texts = texts;
 }
 
-/* Names are short: a loop beats a call to memcmp. */
+/* a: an interned copy; b: a name in a source (see name_word) */
+enum { AST_NAME_FIND_MAX = 64 };
 static bool same_bytes(const char *a, const char *b, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (a[i] != b[i]) return false;
+    for (size_t i = 0; i < len; i += 8)
+        if (name_word(a + i, len - i) != name_word(b + i, len - i)) return false;
     return true;
 }
 
 static const AstName *name_intern(Program *prog, const char *text, size_t len)
 {
     if ((prog->nnames + 1) * 2 > prog->names_cap) names_grow(prog);
-    uint32_t hash = name_hash(text, len), mask = prog->names_cap - 1;
+    uint64_t first = name_word(text, len);
+    uint32_t hash = name_hash(first, text, len), mask = prog->names_cap - 1;
     uint32_t at = hash & mask;
     for (; prog->names[at].text; at = (at + 1) & mask) {
         const AstName *name = &prog->names[at];
-        if (name->hash == hash && name->len == len && same_bytes(name->text, text, len)) return name;
+        if (name->first == first && name->len == len &&
+            (len <= 8 || same_bytes(name->text + 8, text + 8, len - 8)))
+            return name;
     }
     char *copy = ast_alloc(prog, len + 1);
     memcpy(copy, text, len);
-    prog->names[at] = (AstName){ copy, (uint32_t)len, hash, prog->nnames };
+    prog->names[at] = (AstName){ copy, first, (uint32_t)len, hash, prog->nnames };
     prog->name_texts[prog->nnames++] = copy;
     return &prog->names[at];
+}
+
+const char *ast_name_find(const Program *prog, const char *text)
+{
+    char padded[AST_NAME_FIND_MAX + 8] = { 0 };   /* name_word reads whole words */
+    size_t len = strlen(text);
+    if (len > AST_NAME_FIND_MAX || !prog->names_cap) return NULL;
+    memcpy(padded, text, len);
+    uint64_t first = name_word(padded, len);
+    uint32_t mask = prog->names_cap - 1;
+    for (uint32_t at = name_hash(first, padded, len) & mask; prog->names[at].text; at = (at + 1) & mask) {
+        const AstName *name = &prog->names[at];
+        if (name->first == first && name->len == len && (len <= 8 || same_bytes(name->text + 8, padded + 8, len - 8)))
+            return name->text;
+    }
+    return NULL;
 }
 
 Ident ast_ident(Program *prog, Span span)

@@ -352,6 +352,7 @@ struct Decl {
 /* One slot of the table of names: each distinct identifier is kept once. */
 typedef struct AstName {
     const char *text;        /* NUL-terminated, in the arena; NULL: free slot */
+    uint64_t first;          /* its first 8 bytes (fewer: zeros after them), compared first */
     uint32_t len, hash;
     uint32_t id;             /* its number: prog->name_texts[id] == text */
 } AstName;
@@ -433,6 +434,9 @@ Span ast_span_join(Span a, Span b);
 /* The text is the one copy of that name in the program (equal names share
  * it), NUL-terminated. */
 Ident ast_ident(Program *prog, Span span);
+/* The interned copy of a name (of at most 64 bytes), or NULL when the program
+ * has no such name; adds nothing. */
+const char *ast_name_find(const Program *prog, const char *text);
 
 Expr *ast_expr(Program *prog, ExprKind kind, Span span);   /* sized for kind, zeroed */
 size_t ast_expr_size(ExprKind kind);

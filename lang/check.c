@@ -83,6 +83,12 @@ typedef struct Checker {
     size_t nshapes, shapes_cap;
     TypeField *fields;       /* a stack: the fields of the record literals being checked */
     size_t nfields, fields_cap;
+
+    /* The names the checker looks for, as interned by the parser (NULL when
+     * the project never writes them): a name is one of them when it is the
+     * same pointer, since every name of the tree is interned (ast_ident). */
+    const char *n_event, *n_sim, *n_flow, *n_run, *n_now;
+    int8_t *sim_field;       /* by name number: its index in cat_sim_fields, -1 none, -2 not looked up */
 } Checker;
 
 /* The static type the checker gave an expression (ast.h keeps it as a number). */
@@ -233,11 +239,13 @@ static void scope_pop(Checker *c)
     free(s->items);
 }
 
+/* Locals and the names looked up are all interned (ast_ident): equal names
+ * are the same pointer. */
 static Local *scope_find(Checker *c, const char *name)
 {
     for (Scope *s = c->scope; s; s = s->up)
         for (int i = s->n; i-- > 0;)
-            if (same_name(s->items[i].name, name)) return &s->items[i];
+            if (s->items[i].name == name) return &s->items[i];
     return NULL;
 }
 
@@ -559,10 +567,8 @@ static bool sim_available(Checker *c, Span span, const char *what)
 static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
 {
     const char *field = ast_field_text(c->prog, e);
-    size_t flen = strlen(field);
-    Span fspan = ast_field_name_span(c->prog, e);
     Expr *obj = e->u.field.obj;
-    if (same_name(base, "event")) {
+    if (base == c->n_event) {
         obj->name_kind = NAME_EVENT;
         if (!c->event) {
             if (c->in_date)
@@ -577,7 +583,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
         }
         if (same_name(field, CAT_EVENT_ICCID)) {
             if (c->event->subject != SUBJ_SIM)
-                error_at(c, fspan, "%s is not about one SIM: it has no iccid", c->event->name);
+                error_at(c, ast_field_name_span(c->prog, e), "%s is not about one SIM: it has no iccid", c->event->name);
             e->u.field.index = EVF_ICCID;
             return set_type(c, e, &ty_string, false);
         }
@@ -585,6 +591,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
             e->u.field.index = EVF_TIME;
             return set_type(c, e, &ty_time, false);
         }
+        size_t flen = strlen(field);
         int i = cat_event_field_find(c->event, field, flen);
         if (i < 0) {
             const char *names[40];
@@ -592,7 +599,7 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
             names[n++] = CAT_EVENT_ICCID;
             names[n++] = CAT_EVENT_TIME;
             for (int k = 0; k < c->event->nfields && n < 40; k++) names[n++] = c->event->fields[k].name;
-            Diag *d = error_at(c, fspan, "%s has no field '%s'", c->event->name, field);
+            Diag *d = error_at(c, ast_field_name_span(c->prog, e), "%s has no field '%s'", c->event->name, field);
             const char *best = diag_suggest(field, flen, names, n);
             if (best) diag_help(d, "did you mean '%s'?", best);
             else if (c->event->nfields == 0) diag_help(d, "%s carries only iccid and time", c->event->name);
@@ -601,14 +608,16 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
         e->u.field.index = EVF_PAYLOAD + i;
         return set_type(c, e, c->event->fields[i].type, false);
     }
-    if (same_name(base, "sim")) {
+    if (base == c->n_sim) {
         obj->name_kind = NAME_SIM;
         if (!sim_available(c, obj->span, "'sim'")) return set_type(c, e, &ty_error, false);
-        int i = cat_sim_field_find(field, flen);
+        int8_t *known = &c->sim_field[e->u.field.name];
+        if (*known == -2) *known = (int8_t)cat_sim_field_find(field, strlen(field));
+        int i = *known;
         if (i < 0) {
             const char *names[SIM_NFIELDS];
             for (int k = 0; k < SIM_NFIELDS; k++) names[k] = cat_sim_fields[k].name;
-            Diag *d = error_at(c, fspan, "a SIM has no field '%s'", field);
+            Diag *d = error_at(c, ast_field_name_span(c->prog, e), "a SIM has no field '%s'", field);
             suggest(d, field, names, SIM_NFIELDS);
             return set_type(c, e, &ty_error, false);
         }
@@ -619,30 +628,25 @@ static const Type *check_bound_field(Checker *c, Expr *e, const char *base)
         error_at(c, obj->span, "'%s' is only known while a flow runs", base);
         return set_type(c, e, &ty_error, false);
     }
-    if (strcmp(base, "flow") == 0) {
+    if (base == c->n_flow) {
         obj->name_kind = NAME_FLOW;
         if (strcmp(field, "name") == 0) { e->u.field.index = CTX_FLOW_NAME; return set_type(c, e, &ty_string, false); }
         if (strcmp(field, "version") == 0) { e->u.field.index = CTX_FLOW_VERSION; return set_type(c, e, &ty_int, false); }
-        Diag *d = error_at(c, fspan, "'flow' has no field '%s'", field);
+        Diag *d = error_at(c, ast_field_name_span(c->prog, e), "'flow' has no field '%s'", field);
         diag_help(d, "'flow' has 'name' and 'version'");
         return set_type(c, e, &ty_error, false);
     }
     obj->name_kind = NAME_RUN;
     if (strcmp(field, "id") == 0) { e->u.field.index = CTX_RUN_ID; return set_type(c, e, &ty_string, false); }
-    Diag *d = error_at(c, fspan, "'run' has no field '%s'", field);
+    Diag *d = error_at(c, ast_field_name_span(c->prog, e), "'run' has no field '%s'", field);
     diag_help(d, "'run' has 'id'");
     return set_type(c, e, &ty_error, false);
 }
 
-static bool is_bound_name(const char *name)
+/* name: interned (see Checker.n_event) */
+static bool is_bound_name(const Checker *c, const char *name)
 {
-    switch (name[0]) {
-    case 'e': return strcmp(name, "event") == 0;
-    case 's': return strcmp(name, "sim") == 0;
-    case 'f': return strcmp(name, "flow") == 0;
-    case 'r': return strcmp(name, "run") == 0;
-    default: return false;
-    }
+    return name && (name == c->n_event || name == c->n_sim || name == c->n_flow || name == c->n_run);
 }
 
 static const Type *check_const_decl(Checker *c, Decl *d);
@@ -656,7 +660,7 @@ static const Type *check_name(Checker *c, Expr *e)
         e->u.name.slot = local->slot;
         return set_type(c, e, local->type, false);
     }
-    if (same_name(name, "now")) {
+    if (name == c->n_now) {
         e->name_kind = NAME_NOW;
         if (c->where == WHERE_GLOBAL) {
             error_at(c, e->span, "'now' is only known while a flow runs");
@@ -664,7 +668,7 @@ static const Type *check_name(Checker *c, Expr *e)
         }
         return set_type(c, e, &ty_time, false);
     }
-    if (is_bound_name(name)) {
+    if (is_bound_name(c, name)) {
         Diag *d = error_at(c, e->span, "'%s' is not a value by itself", name);
         if (strcmp(name, "sim") == 0) diag_help(d, "use one of its fields, like sim.iccid");
         else if (strcmp(name, "event") == 0) diag_help(d, "use one of its fields, like event.time");
@@ -704,7 +708,7 @@ static const Type *check_name(Checker *c, Expr *e)
 static const Type *check_field(Checker *c, Expr *e)
 {
     Expr *obj = e->u.field.obj;
-    if (obj->kind == E_NAME && is_bound_name(ast_name_text(c->prog, obj)) && !scope_find(c, ast_name_text(c->prog, obj))) {
+    if (obj->kind == E_NAME && is_bound_name(c, ast_name_text(c->prog, obj)) && !scope_find(c, ast_name_text(c->prog, obj))) {
         ast_set_expr_type(c->prog, obj, &ty_void);
         return check_bound_field(c, e, ast_name_text(c->prog, obj));
     }
@@ -1353,7 +1357,7 @@ static void check_stmt(Checker *c, Stmt *s)
                 warning_at(c, s->u.let.name.span, "'%s' hides %s of the same name", s->u.let.name.text,
                            decl_kind_name(g->kind));
         }
-        if (is_bound_name(s->u.let.name.text) || strcmp(s->u.let.name.text, "now") == 0)
+        if (is_bound_name(c, s->u.let.name.text) || s->u.let.name.text == c->n_now)
             error_at(c, s->u.let.name.span, "'%s' is a name the language binds; choose another", s->u.let.name.text);
         s->u.let.slot = declare_local(c, s->u.let.name, t, false, -1);
         break;
@@ -2042,6 +2046,15 @@ int chk_program(Program *prog, DiagSink *diags)
 {
     Checker checker = { .prog = prog, .diags = diags, .errors_at_start = diags->errors };
     Checker *c = &checker;
+    c->n_event = ast_name_find(prog, "event");
+    c->n_sim = ast_name_find(prog, "sim");
+    c->n_flow = ast_name_find(prog, "flow");
+    c->n_run = ast_name_find(prog, "run");
+    c->n_now = ast_name_find(prog, "now");
+    _Static_assert(SIM_NFIELDS < INT8_MAX, "a SIM field's index fits in an int8_t");
+    c->sim_field = malloc(prog->nnames + 1);
+    if (!c->sim_field) out_of_memory();
+    memset(c->sim_field, -2, prog->nnames + 1);
     register_globals(c);
     check_inputs(c);
 
@@ -2088,5 +2101,6 @@ int chk_program(Program *prog, DiagSink *diags)
     free(c->edges);
     free(c->shapes);
     free(c->fields);
+    free(c->sim_field);
     return (int)(diags->errors - c->errors_at_start);
 }

@@ -66,7 +66,7 @@ void src_free(SourceSet *set)
     src_init(set);
 }
 
-/* Takes ownership of text (len bytes plus a NUL). */
+/* Takes ownership of text (len bytes plus SRC_PAD NULs). */
 static int add_owned(SourceSet *set, const char *path, char *text, size_t len)
 {
     if (set->nfiles >= SRC_MAX_FILES) {
@@ -95,9 +95,9 @@ int src_add_text(SourceSet *set, const char *path, const char *text, size_t len)
         errno = EFBIG;
         return -1;
     }
-    char *copy = xrealloc(NULL, len + 1);
+    char *copy = xrealloc(NULL, len + SRC_PAD);
     if (len) memcpy(copy, text, len);
-    copy[len] = '\0';
+    memset(copy + len, 0, SRC_PAD);
     return add_owned(set, path, copy, len);
 }
 
@@ -118,7 +118,7 @@ int src_add_file(SourceSet *set, const char *path)
     size_t cap = 4096, len = 0;
     if (stated && S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < SRC_MAX_FILE_BYTES)
         cap = (size_t)st.st_size + 1;
-    char *text = xrealloc(NULL, cap + 1);
+    char *text = xrealloc(NULL, cap + SRC_PAD);
     for (;;) {
         if (len == cap) {
             if (cap > SRC_MAX_FILE_BYTES) {
@@ -128,7 +128,7 @@ int src_add_file(SourceSet *set, const char *path)
                 return -1;
             }
             cap *= 2;
-            text = xrealloc(text, cap + 1);
+            text = xrealloc(text, cap + SRC_PAD);
         }
         size_t got = fread(text + len, 1, cap - len, in);
         len += got;
@@ -147,7 +147,7 @@ int src_add_file(SourceSet *set, const char *path)
         errno = EFBIG;
         return -1;
     }
-    text[len] = '\0';
+    memset(text + len, 0, SRC_PAD);
     return add_owned(set, path, text, len);
 }
 

@@ -19,7 +19,7 @@ typedef struct Span {
 
 typedef struct SourceFile {
     char *path;          /* as given on the command line or found in a folder */
-    char *text;          /* the bytes, NUL-terminated (a NUL inside is a lexical error) */
+    char *text;          /* the bytes, then SRC_PAD NULs (a NUL inside is a lexical error) */
     size_t len;
     uint32_t *line_starts;   /* byte offset of each line's first byte; built lazily */
     uint32_t nlines;
@@ -33,6 +33,9 @@ typedef struct SourceSet {
 /* Limits on what a compilation reads; each has a diagnostic of its own. */
 #define SRC_MAX_FILE_BYTES (64u * 1024u * 1024u)
 #define SRC_MAX_FILES 100000u
+/* A file's text is followed by this many NUL bytes, not one: the front end
+ * reads a name 8 bytes at a time (ast.c) without testing for the end. */
+#define SRC_PAD 8
 
 void src_init(SourceSet *set);
 void src_free(SourceSet *set);
