@@ -351,35 +351,71 @@ void FlowParseReset(void *parser, Parser *p)
 /* Would the parser shift `kind` as itself, not as a name by %fallback?
  * Simulates the reductions the token would cause on a copy of the top of
  * the stack.  The driver uses it to read a clause or statement keyword that
- * starts a line as a keyword even where a name could continue an expression. */
-bool FlowParseAcceptsDirectly(void *parser, int kind)
+ * starts a line as a keyword even where a name could continue an expression.
+ * It runs for most soft keywords (`sim`, `event`, `let`...), and the
+ * reductions before a statement keyword are many: answers are remembered
+ * (ParseMemo) with the stack states they were computed from. */
+/* The action of `state` (a state or a reduce action, as the stack holds
+ * them) on `kind`. */
+static YYACTIONTYPE accepts_action(YYACTIONTYPE state, int kind)
+{
+    if (state > YY_MAX_SHIFT) return state;
+    int i = yy_shift_ofst[state] + kind;
+    return i >= 0 && i < (int)YY_NLOOKAHEAD && yy_lookahead[i] == kind ? yy_action[i] : yy_default[state];
+}
+
+/* The simulation, from the reduction `act` on, when no answer is remembered:
+ * apart, so that the usual case, remembered, is a light call. */
+static __attribute__((noinline)) bool accepts_simulate(yyParser *pp, int kind, YYACTIONTYPE act, ParseMemo *memo)
 {
     enum { OVERLAY = 64 };
-    yyParser *pp = parser;
+    const yyStackEntry *tos = pp->yytos, *base = tos, *lowest = tos;
     YYACTIONTYPE overlay[OVERLAY];
     int n = 0;
-    long base = (long)(pp->yytos - pp->yystack);
+    bool accepts = true;
     for (int steps = 0; steps < 10000; steps++) {
-        YYACTIONTYPE state = n ? overlay[n - 1] : pp->yystack[base].stateno;
-        YYACTIONTYPE act;
-        if (state > YY_MAX_SHIFT) {
-            act = state;
-        } else {
-            int i = yy_shift_ofst[state] + kind;
-            act = i >= 0 && i < (int)YY_NLOOKAHEAD && yy_lookahead[i] == kind ? yy_action[i]
-                                                                               : yy_default[state];
+        if (steps) act = accepts_action(n ? overlay[n - 1] : base->stateno, kind);
+        if (act <= YY_MAX_SHIFTREDUCE) break;
+        if (act < YY_MIN_REDUCE || act > YY_MAX_REDUCE) {
+            accepts = false;
+            break;
         }
-        if (act <= YY_MAX_SHIFTREDUCE) return true;
-        if (act < YY_MIN_REDUCE || act > YY_MAX_REDUCE) return false;
         int rule = act - YY_MIN_REDUCE;
         for (int pop = -yyRuleInfoNRhs[rule]; pop > 0; pop--) {
             if (n) n--;
-            else if (--base < 0) return false;
+            else if (base-- == pp->yystack) return false;   /* depends on the stack's height: not remembered */
         }
-        YYACTIONTYPE top = n ? overlay[n - 1] : pp->yystack[base].stateno;
-        if (n == OVERLAY) return true;
-        overlay[n++] = yy_find_reduce_action(top, (YYCODETYPE)yyRuleInfoLhs[rule]);
+        if (base < lowest) lowest = base;
+        YYACTIONTYPE below = n ? overlay[n - 1] : base->stateno;
+        if (n == OVERLAY) break;
+        overlay[n++] = yy_find_reduce_action(below, (YYCODETYPE)yyRuleInfoLhs[rule]);
     }
-    return true;
+    if (tos - lowest <= PARSE_MEMO_DEPTH) {
+        memo->top = (uint16_t)(tos->stateno + 1);
+        memo->kind = (uint8_t)kind;
+        memo->depth = (uint8_t)(tos - lowest);
+        memo->accepts = accepts;
+        for (int i = 0; i < memo->depth; i++) memo->below[i] = tos[-1 - i].stateno;
+    }
+    return accepts;
+}
+
+bool FlowParseAcceptsDirectly(void *parser, int kind)
+{
+    yyParser *pp = parser;
+    const yyStackEntry *tos = pp->yytos;
+    YYACTIONTYPE act = accepts_action(tos->stateno, kind);
+    if (act <= YY_MAX_SHIFTREDUCE) return true;
+    if (act < YY_MIN_REDUCE || act > YY_MAX_REDUCE) return false;
+    /* a reduction first: the answer depends on the states under the top
+     * too; the one under it picks the slot, as contexts differ there */
+    unsigned under = tos > pp->yystack ? tos[-1].stateno : 0;
+    ParseMemo *memo = &pp->p->scratch->memo[(tos->stateno * 31u + under * 7u + (unsigned)kind) % PARSE_MEMO_SIZE];
+    if (memo->top == tos->stateno + 1 && memo->kind == kind && memo->depth <= tos - pp->yystack) {
+        int i = 0;
+        while (i < memo->depth && memo->below[i] == tos[-1 - i].stateno) i++;
+        if (i == memo->depth) return memo->accepts;
+    }
+    return accepts_simulate(pp, kind, act, memo);
 }
 }

@@ -350,7 +350,7 @@ static bool mul_add(int64_t *acc, int64_t mul, int64_t add)
 }
 
 typedef struct Unit {
-    const char *name;
+    char name[4];        /* NUL-padded: compared as one 32-bit word */
     int kind;            /* TK_BYTES or TK_DURATION */
     int64_t factor;
 } Unit;
@@ -373,6 +373,16 @@ static const Unit units[] = {
     {"w", TK_DURATION, 604800},
 };
 
+/* The value of the digits [start, end) (at most 63 of them are read). */
+static double number_value(const unsigned char *s, uint32_t start, uint32_t end)
+{
+    char number[64];
+    uint32_t nlen = end - start < sizeof number - 1 ? end - start : (uint32_t)sizeof number - 1;
+    memcpy(number, s + start, nlen);
+    number[nlen] = '\0';
+    return strtod(number, NULL);
+}
+
 /* A number [digits][.digits] at start, suffix from suffix to end. */
 static Token lex_number(Lexer *lx, uint32_t start, uint32_t end)
 {
@@ -391,15 +401,11 @@ static Token lex_number(Lexer *lx, uint32_t start, uint32_t end)
         }
     }
     suffix = pos;
-    char number[64];
-    uint32_t nlen = suffix - start < sizeof number - 1 ? suffix - start : (uint32_t)sizeof number - 1;
-    memcpy(number, s + start, nlen);
-    number[nlen] = '\0';
 
     if (suffix == end) {
         if (dot) {
             tok.kind = TK_FLOAT;
-            tok.v.f = strtod(number, NULL);
+            tok.v.f = number_value(s, start, suffix);
         } else if (overflow) {
             lex_error(lx, tok.span, "integer too large (the largest is 9223372036854775807)");
         } else {
@@ -409,14 +415,22 @@ static Token lex_number(Lexer *lx, uint32_t start, uint32_t end)
     }
     if (s[suffix] == '%' && suffix + 1 == end) {
         tok.kind = TK_PERCENT;
-        tok.v.f = strtod(number, NULL);
+        /* a whole number converts exactly as strtod would round it */
+        tok.v.f = dot || overflow ? number_value(s, start, suffix) : (double)whole;
         return tok;
     }
     const Unit *unit = NULL;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strlen(units[i].name) == end - suffix &&
-            memcmp(units[i].name, s + suffix, end - suffix) == 0)
-            unit = &units[i];
+    if (end - suffix <= 3) {
+        char name[4] = { 0 };
+        for (uint32_t i = suffix; i < end; i++) name[i - suffix] = (char)s[i];
+        uint32_t word;
+        memcpy(&word, name, 4);
+        for (size_t i = 0; i < sizeof units / sizeof units[0] && !unit; i++) {
+            uint32_t unit_word;
+            memcpy(&unit_word, units[i].name, 4);
+            if (unit_word == word) unit = &units[i];
+        }
+    }
     if (!unit) {
         Diag *d = lex_error(lx, span_at(lx, suffix, end - suffix), "unknown unit '%.*s'",
                             (int)(end - suffix > 32 ? 32 : end - suffix), (const char *)s + suffix);

@@ -94,9 +94,22 @@ void parse_errs_note(ParseErrs *errs, uint32_t off);
 
 /* ------------------------------------------------------------ driver */
 
+/* A remembered answer of FlowParseAcceptsDirectly: it depends only on the
+ * kind and on the states of the top of the stack that its simulation read,
+ * the top and `depth` below it, and the same few recur at every statement. */
+enum { PARSE_MEMO_SIZE = 512, PARSE_MEMO_DEPTH = 12 };
+typedef struct ParseMemo {
+    uint16_t top;        /* the state on top, plus 1: 0 is an empty entry */
+    uint8_t kind;
+    uint8_t depth;
+    bool accepts;
+    uint16_t below[PARSE_MEMO_DEPTH];   /* the states under the top, nearest first */
+} ParseMemo;
+
 /* Memory a file's parser and the parsers of its ${} interpolations share,
  * reused from string to string instead of allocated for each. */
 typedef struct ParseScratch {
+    ParseMemo memo[PARSE_MEMO_SIZE];
     StrPart *parts;      /* a stack: a string's parts sit above those of the string around it */
     unsigned nparts, parts_cap;
     char *lit;           /* the literal being decoded, once it differs from the source */
