@@ -98,6 +98,13 @@ static const Keyword *keyword_find(const unsigned char *text, size_t len)
     return NULL;
 }
 
+bool lex_word_is_name(const unsigned char *text, size_t len)
+{
+    if (len == 0 || len > LEX_MAX_IDENT) return false;
+    const Keyword *kw = keyword_find(text, len);
+    return !kw || kw->soft;
+}
+
 bool lex_is_soft_keyword(int kind)
 {
     if (!kw_index.ready) kw_index_build();

@@ -740,6 +740,46 @@ static Token next_token(Lexer *lx)
     return tok;
 }
 
+static bool is_word_start(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_word_char(unsigned char c)
+{
+    return is_word_start(c) || (c >= '0' && c <= '9');
+}
+
+/* The length of the word at pos (0: none). */
+static uint32_t word_at(const unsigned char *s, uint32_t pos, uint32_t end)
+{
+    if (pos >= end || !is_word_start(s[pos])) return 0;
+    uint32_t q = pos + 1;
+    while (q < end && is_word_char(s[q])) q++;
+    return q - pos;
+}
+
+/* Most interpolations are `${name}` or `${name.field}`: those are built here
+ * as the grammar would build them (name, primary, postfix DOT name), without
+ * a lexer and a parser for three tokens.  NULL for anything else, which the
+ * parser reads. */
+static Expr *parse_simple_interpolation(Parser *outer, uint32_t start, uint32_t end)
+{
+    const unsigned char *s = outer->lx->text;
+    uint32_t first = word_at(s, start, end);
+    if (!first || !lex_word_is_name(s + start, first)) return NULL;
+    uint32_t second = 0;
+    if (start + first < end) {
+        /* a word after `.` is always a name (lexer.re) */
+        if (s[start + first] != '.') return NULL;
+        second = word_at(s, start + first + 1, end);
+        if (!second || second > LEX_MAX_IDENT || start + first + 1 + second != end) return NULL;
+    }
+    Expr *e = ast_name(outer->prog, ast_ident(outer->prog, span_at(outer, start, first)));
+    if (second) e = ast_field(outer->prog, e, ast_ident(outer->prog, span_at(outer, start + first + 1, second)));
+    return e;
+}
+
 static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
 {
     int base = outer->base_depth + outer->depth + 1;
@@ -748,6 +788,8 @@ static Expr *parse_interpolation(Parser *outer, uint32_t start, uint32_t end)
                     PARSE_MAX_NESTING);
         return NULL;
     }
+    Expr *simple = parse_simple_interpolation(outer, start, end);
+    if (simple) return simple;
     Lexer lx;
     lex_init(&lx, outer->prog->sources, outer->diags, outer->errs, outer->file, start);
     lx.newline = false;

@@ -86,6 +86,9 @@ Token lex_next(Lexer *lx);
 uint32_t lex_interp_end(const Lexer *lx, uint32_t pos);
 /* How a token kind is written in messages: "'flow'", "'}'", "a name". */
 const char *lex_kind_text(int kind);
+/* Is the word (letters, digits, _) read as a name where an expression
+ * starts: not too long, and no keyword or a soft one? */
+bool lex_word_is_name(const unsigned char *text, size_t len);
 /* Is the kind a keyword that may also serve as a name? */
 bool lex_is_soft_keyword(int kind);
 /* Reports an error (and remembers its offset for the declaration check). */
