@@ -55,47 +55,67 @@ static const Keyword keywords[] = {
 };
 enum { NKEYWORDS = sizeof keywords / sizeof keywords[0] };
 
-/* Keyword lookup runs for every word of every file: the words are bucketed
- * by first letter (the table is sorted), then compared by length and bytes.
- * The tables are filled on first use. */
+/* Keyword lookup runs for every word of every file.  A keyword is at most 8
+ * bytes, so a word of 2 to 8 bytes is read as one 64-bit number (a source's
+ * text ends in SRC_PAD NULs, so reading 8 bytes is safe; the bytes past the
+ * word are masked off) and looked up in a small open-addressing table of the
+ * keywords' numbers, built on first use. */
+enum { KW_SLOTS = 256 };
 static struct {
     bool ready;
-    uint8_t first[27];          /* keywords[first[c]..first[c+1]) start with 'a' + c */
     int8_t soft[256];           /* by token kind: 1 soft keyword, 0 hard, -1 no keyword */
-    uint8_t len[NKEYWORDS];
+    uint64_t word[KW_SLOTS];    /* 0: free slot */
+    uint8_t index[KW_SLOTS];    /* into keywords[] */
 } kw_index;
+
+static inline uint64_t kw_word(const unsigned char *text, size_t len)
+{
+    uint64_t w;
+    memcpy(&w, text, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return len >= 8 ? w : w & ~(UINT64_MAX >> (len * 8));
+#else
+    return len >= 8 ? w : w & ((1ull << (len * 8)) - 1);
+#endif
+}
+
+static inline unsigned kw_slot(uint64_t word)
+{
+    return (unsigned)((word * 0x9E3779B97F4A7C15ull) >> 56) & (KW_SLOTS - 1);
+}
 
 static void kw_index_build(void)
 {
-    int at = 0;
-    for (int c = 0; c < 26; c++) {
-        kw_index.first[c] = (uint8_t)at;
-        while (at < NKEYWORDS && keywords[at].text[0] == 'a' + c) at++;
-    }
-    kw_index.first[26] = (uint8_t)at;
     memset(kw_index.soft, -1, sizeof kw_index.soft);
-    for (int i = 0; i < NKEYWORDS; i++) kw_index.len[i] = (uint8_t)strlen(keywords[i].text);
-    for (int i = 0; i < NKEYWORDS; i++)
+    for (int i = 0; i < NKEYWORDS; i++) {
+        unsigned char padded[16] = { 0 };
+        size_t len = strlen(keywords[i].text);
+        memcpy(padded, keywords[i].text, len);
+        uint64_t word = kw_word(padded, len);
+        unsigned at = kw_slot(word);
+        while (kw_index.word[at]) at = (at + 1) & (KW_SLOTS - 1);
+        kw_index.word[at] = word;
+        kw_index.index[at] = (uint8_t)i;
         if (keywords[i].kind >= 0 && keywords[i].kind < 256) kw_index.soft[keywords[i].kind] = keywords[i].soft;
+    }
     kw_index.ready = true;
 }
 
-/* Keywords are at most 8 bytes: a loop beats a call to memcmp. */
-static inline bool kw_same(const char *kw, const unsigned char *text, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)kw[i] != text[i]) return false;
-    return true;
-}
-
+/* text: followed by at least 8 readable bytes (a source's text, see SRC_PAD) */
 static const Keyword *keyword_find(const unsigned char *text, size_t len)
 {
     if (!kw_index.ready) kw_index_build();
-    if (len < 2 || len > 8 || text[0] < 'a' || text[0] > 'z') return NULL;
-    int c = text[0] - 'a';
-    for (int i = kw_index.first[c]; i < kw_index.first[c + 1]; i++)
-        if (kw_index.len[i] == len && kw_same(keywords[i].text, text, len)) return &keywords[i];
+    if (len < 2 || len > 8) return NULL;
+    uint64_t word = kw_word(text, len);
+    for (unsigned at = kw_slot(word); kw_index.word[at]; at = (at + 1) & (KW_SLOTS - 1))
+        if (kw_index.word[at] == word) return &keywords[kw_index.index[at]];
     return NULL;
+}
+
+bool lex_is_soft_keyword(int kind)
+{
+    if (!kw_index.ready) kw_index_build();
+    return kind >= 0 && kind < 256 && kw_index.soft[kind] == 1;
 }
 
 bool lex_word_is_name(const unsigned char *text, size_t len)
@@ -105,11 +125,6 @@ bool lex_word_is_name(const unsigned char *text, size_t len)
     return !kw || kw->soft;
 }
 
-bool lex_is_soft_keyword(int kind)
-{
-    if (!kw_index.ready) kw_index_build();
-    return kind >= 0 && kind < 256 && kw_index.soft[kind] == 1;
-}
 
 const char *lex_kind_text(int kind)
 {
@@ -241,6 +256,13 @@ static uint32_t skip_line_comment(Lexer *lx, uint32_t pos, bool report)
 
 typedef enum { SCAN_OK, SCAN_UNTERMINATED, SCAN_TOO_DEEP } ScanResult;
 
+/* Bytes that need a look in a string's text (1) or in ${} code (2): the
+ * rest, most of them, are stepped over in runs. */
+static const uint8_t scan_special[256] = {
+    [0] = 3, ['\n'] = 3, ['"'] = 3, ['\\'] = 1, ['$'] = 1, ['{'] = 2, ['}'] = 2, ['/'] = 2,
+    [0x80 ... 0xFF] = 1,
+};
+
 typedef struct Scan {
     ScanResult result;
     uint32_t pos;        /* past the string, or where the problem was found */
@@ -256,6 +278,10 @@ static Scan scan_code(Lexer *lx, uint32_t pos, bool triple, int depth)
     if (depth > PARSE_MAX_NESTING) return (Scan){ SCAN_TOO_DEEP, pos };
     while (pos < lx->len) {
         unsigned char c = lx->text[pos];
+        if (!(scan_special[c] & 2)) {
+            pos++;
+            continue;
+        }
         if (c == '\n' && !triple) break;
         if (c == '}') {
             if (braces == 0) return (Scan){ SCAN_OK, pos };
@@ -306,6 +332,8 @@ static Scan scan_string(Lexer *lx, uint32_t pos, bool triple, bool report, int d
             Scan code = scan_code(lx, pos + 2, triple, depth + 1);
             if (code.result != SCAN_OK) return code;
             pos = code.pos + 1;
+        } else if (!(scan_special[c] & 1)) {
+            pos++;   /* ASCII, no NUL: nothing to check */
         } else {
             pos = step_char(lx, pos, report);
         }
@@ -339,8 +367,7 @@ static Token lex_string(Lexer *lx, uint32_t start, bool triple)
         else
             end = lx->len;
     }
-    for (uint32_t i = start; i < end; i++)
-        if (lx->text[i] == '\n') lx->newline = true;
+    if (memchr(lx->text + start, '\n', end - start)) lx->newline = true;
     tok.span.len = end - start;
     lx->pos = end;
     return tok;

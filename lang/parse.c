@@ -125,19 +125,23 @@ static void lit_copy(Parser *p, Lit *lit)
     lit->copied = true;
 }
 
-/* Appends the source byte at pos, as written. */
-static void lit_source(Parser *p, Lit *lit, uint32_t pos)
+/* Appends the n source bytes at pos, as written. */
+static void lit_source(Parser *p, Lit *lit, uint32_t pos, uint32_t n)
 {
     if (!lit->copied) {
         if (lit->len == 0) lit->off = pos;
         if (lit->off + lit->len == pos) {
-            lit->len++;
+            lit->len += n;
             return;
         }
         lit_copy(p, lit);
     }
-    lit_put(p, p->lx->text + pos, 1);
+    lit_put(p, p->lx->text + pos, n);
 }
+
+/* The bytes of a string's text that are taken as written, in runs: not an
+ * escape, a ${, a line end or a NUL. */
+static const bool lit_stop[256] = { [0] = true, ['\\'] = true, ['$'] = true, ['\r'] = true, ['\n'] = true };
 
 /* Appends decoded bytes, which are not the source's. */
 static void lit_decoded(Parser *p, Lit *lit, const void *bytes, size_t n)
@@ -304,14 +308,16 @@ static Expr *parse_string(Parser *p, const Token *tok)
         } else if (c == '\r' && s[pos + 1] == '\n') {
             pos++;   /* CRLF reads as LF */
         } else if (c == '\n') {
-            lit_source(p, &lit, pos);
+            lit_source(p, &lit, pos, 1);
             pos++;
             line_start = true;
         } else if (c == 0) {
             pos++;   /* reported by the lexer */
         } else {
-            lit_source(p, &lit, pos);
-            pos++;
+            uint32_t run = pos + 1;
+            while (run < end && !lit_stop[s[run]]) run++;
+            lit_source(p, &lit, pos, run - pos);
+            pos = run;
         }
     }
     flush_literal(p, &lit);
