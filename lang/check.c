@@ -1134,7 +1134,8 @@ static const Type *check_record(Checker *c, Expr *e)
         is_const &= f->value->is_const;
         c->fields[base + (size_t)i] = (TypeField){ f->name.text, ft };
     }
-    const Type *t = shape_type(c, TY_RECORD, NULL, c->fields + base, n);
+    /* an empty record may come before any stack: no offset from NULL */
+    const Type *t = shape_type(c, TY_RECORD, NULL, n ? c->fields + base : NULL, n);
     c->nfields = base;
     return set_type(c, e, t, is_const);
 }
