@@ -4,9 +4,9 @@
 #        scripts/deps.sh --bench    (also the peers of `make bench`)
 set -u
 packages=(re2c lemon gcc make clang libsqlite3-dev libcurl4-openssl-dev libcjson-dev
-          libmicrohttpd-dev libssl-dev python3 python3-aiosmtpd openssl sqlite3 valgrind)
+          libmicrohttpd-dev libssl-dev python3 python3-aiosmtpd openssl sqlite3 valgrind wrk)
 if [ "${1:-}" = "--bench" ]; then
-    packages+=(lua5.4 luajit nodejs hyperfine nginx-light wrk)
+    packages+=(lua5.4 luajit nodejs hyperfine nginx-light)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -426,6 +426,20 @@ else
     ok
 fi
 
+# ------------------------------------------------------------ many clients at once
+# 128 connections, each posting single events as fast as it is answered:
+# with libmicrohttpd's epoll loop, a turn that took in 128 events (its most)
+# waited for one more, up to the connection timeout, while every client
+# waited for its answer; the server polls (MHD_USE_POLL) instead
+start_server --no-worker || bad "the server for many clients did not start"
+out=$(timeout 30 wrk -t1 -c128 -d5s -s tests/http/many.lua "$base/v1/events" -- "$wtok" 89441000300000000020 many 2>&1)
+result=$(grep '^RESULT' <<<"$out")
+expect_in "128 clients at once: every answer a 202 ($result)" "non2xx=0 connect=0 read=0 write=0 timeout=0" "$result"
+idle=$(sed -n 's/.* idle_at_end=\([0-9]*\)$/\1/p' <<<"$result")
+expect_eq "128 clients at once: answers until the end ($result)" 1 "$(( ${idle:-99} <= 1 ))"
+expect_eq "still serving" 200 "$(code "$base/v1/health")"
+stop_server
+
 # ------------------------------------------------------------ SIGTERM under load loses nothing
 start_server --no-worker || bad "the load server did not start"
 mkdir -p "$tmp/load"
