@@ -8,6 +8,7 @@
  * environment makes every commit wait for the disk as well.
  */
 #include "store.h"
+#include "walbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,6 +253,7 @@ Store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    walbuf_install();
     if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open the store '%s': %s", path,
                  store->db ? sqlite3_errmsg(store->db) : "out of memory");
