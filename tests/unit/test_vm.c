@@ -203,6 +203,22 @@ static Value sstr(const char *text)
     return val_str(s);
 }
 
+/* 2 < 1, a JMPF on it over a LOADK to a RET of register `ret` (2: the
+ * compare's, which the pair returns from itself; another: not fused) */
+static Builder *lt_jmpf_ret(uint32_t ret)
+{
+    Builder *b = b_new(ART_FLOW, "t", "data.usage");
+    b_fn(b, "do", 0, 3);
+    ABX(LOADK, 0, b_const(b, I(2)));
+    ABX(LOADK, 1, b_const(b, I(1)));
+    ABC(LT, 2, 0, 1);
+    ASBX(JMPF, 2, 2);
+    ABX(LOADK, 2, b_const(b, sstr("through")));
+    ABC(RET, 2, 1, 0);
+    ABC(RET, ret, 1, 0);
+    return b;
+}
+
 static Value slist(int n, const Value *items)
 {
     VList *l = arena_alloc(&scratch, sizeof(VList) + (size_t)n * sizeof(Value));
@@ -699,15 +715,7 @@ static void test_quickened(void)
         }
     }
     {
-        b = b_new(ART_FLOW, "t", "data.usage");
-        b_fn(b, "do", 0, 3);
-        ABX(LOADK, 0, b_const(b, I(2)));
-        ABX(LOADK, 1, b_const(b, I(1)));
-        ABC(LT, 2, 0, 1);
-        ASBX(JMPF, 2, 2);
-        ABX(LOADK, 2, b_const(b, sstr("through")));
-        ABC(RET, 2, 1, 0);
-        ABC(RET, 2, 1, 0);
+        b = lt_jmpf_ret(2);
         Prog rp;
         char rerr[256];
         CHECK(prog_open(&rp, b, NULL, rerr, sizeof rerr));
@@ -718,15 +726,7 @@ static void test_quickened(void)
         b_free(b);
     }
     /* a jump onto a RET of another register is not fused */
-    b = b_new(ART_FLOW, "t", "data.usage");
-    b_fn(b, "do", 0, 3);
-    ABX(LOADK, 0, b_const(b, I(2)));
-    ABX(LOADK, 1, b_const(b, I(1)));
-    ABC(LT, 2, 0, 1);
-    ASBX(JMPF, 2, 2);
-    ABX(LOADK, 2, b_const(b, sstr("through")));
-    ABC(RET, 2, 1, 0);
-    ABC(RET, 0, 1, 0);
+    b = lt_jmpf_ret(0);
     CHECK_STR(run_b(b), "int:2");
     b_free(b);
 
