@@ -396,9 +396,7 @@ int sims_put(SimTable *t, int64_t org, const Value *fields, bool move, char *err
             return -1;
         }
     }
-    /* usage fields alone change no row with a trigger (store.h) */
-    if (write_rec(t->store, rec, err, errlen) != 0) return -1;
-    return store_raise_engine_gen(t->store, org, err, errlen) < 0 ? -1 : 0;
+    return write_rec(t->store, rec, err, errlen);
 }
 
 /* ============================================================ import */
@@ -645,7 +643,9 @@ int sims_import_stream(Store *store, int64_t org, FILE *in, const char *label, b
     }
     char detail[128];
     snprintf(detail, sizeof detail, "%d SIMs imported, %d rows rejected", rep->imported, rep->rejected);
-    if (store_audit(store, org, "sims.import", detail, err, errlen) != 0 || store_commit(store, err, errlen) != 0)
+    /* usage fields alone change no row with a trigger (store.h) */
+    if (store_raise_engine_gen(store, org, err, errlen) < 0 || store_audit(store, org, "sims.import", detail, err, errlen) != 0 ||
+        store_commit(store, err, errlen) != 0)
         goto rollback;
     status = rep->rejected ? 1 : 0;
     goto done;

@@ -93,16 +93,29 @@ int main(void)
     exec(other, sql);
     CHECK(reloads_after_begin(e) == 3);
 
+    /* an import that changes only a SIM's usage (no row with a trigger): reloaded */
+    static char line[] = "{\"iccid\": \"89441000300000000012\", \"status\": \"suspended\", \"month_usage\": 5000}\n";
+    FILE *in = fmemopen(line, strlen(line), "r");
+    SimsImportReport rep;
+    CHECK(in && sims_import_stream(other, acme, in, "the test", false, NULL, &rep, err, sizeof err) == 0);
+    if (in) fclose(in);
+    CHECK(reloads_after_begin(e) == 4);
+    CHECK(eng_begin(e, err, sizeof err) == 0);
+    SimRec *rec = NULL;
+    CHECK(sims_get(eng_sims(e), "89441000300000000012", &rec, err, sizeof err) == 0 && rec &&
+          rec->f[SIM_MONTH_USAGE].as.i == 5000);
+    CHECK(eng_commit(e, err, sizeof err) == 0);
+
     /* another engine of the same organisation commits (usage, edge state): reloaded */
     Engine *peer = eng_open(other, acme, NULL, err, sizeof err);
     CHECK(peer != NULL);
     if (peer) {
         CHECK(eng_begin(peer, err, sizeof err) == 0);
         CHECK(eng_commit(peer, err, sizeof err) == 0);
-        CHECK(reloads_after_begin(e) == 4);
+        CHECK(reloads_after_begin(e) == 5);
         /* and its own commits cost it nothing afterwards */
         exec(other, "INSERT INTO audit (time, org, actor, action, detail) VALUES (0, 1, 'worker', 'y', '')");
-        CHECK(reloads_after_begin(e) == 4);
+        CHECK(reloads_after_begin(e) == 5);
         eng_free(peer);
     }
 
