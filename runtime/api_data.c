@@ -5,7 +5,6 @@
  * `flowvm sims import`.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "../stdlib/validate.h"
 #include "api.h"
+#include "json.h"
 #include "metrics.h"
 #include "sims.h"
 
@@ -48,21 +48,11 @@ static cJSON *line_errors(const char *text)
 
 /* ============================================================ POST /v1/events */
 
-/* A count as a JSON integer.  cJSON writes every number as a double with
- * "%1.15g" and reads it back to check; an event's reply holds one count per
- * line, and that was most of the cost of writing it. */
-static void add_count(cJSON *o, const char *name, uint64_t n)
-{
-    char text[24];
-    snprintf(text, sizeof text, "%" PRIu64, n);
-    cJSON_AddRawToObject(o, name, text);
-}
-
 static void add_line_result(void *ctx, uint64_t line, IngestResult result, const char *why)
 {
     static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
     cJSON *o = cJSON_CreateObject();
-    add_count(o, "line", line);
+    json_add_int(o, "line", (int64_t)line);   /* an event reply has one per line */
     cJSON_AddStringToObject(o, "status", names[result]);
     if (why) cJSON_AddStringToObject(o, "error", why);
     cJSON_AddItemToArray(ctx, o);
@@ -122,12 +112,12 @@ int api_events_ingest(Engine *e, char *text, size_t len, cJSON **reply, IngestRe
         return -1;
     }
     cJSON *o = cJSON_CreateObject();
-    add_count(o, "lines", rep->lines);
-    add_count(o, "accepted", rep->accepted);
-    add_count(o, "rejected", rep->rejected);
-    add_count(o, "duplicates", rep->duplicates);
-    add_count(o, "unknown_sims", rep->unknown_sims);
-    add_count(o, "runs", rep->runs);
+    json_add_int(o, "lines", (int64_t)rep->lines);
+    json_add_int(o, "accepted", (int64_t)rep->accepted);
+    json_add_int(o, "rejected", (int64_t)rep->rejected);
+    json_add_int(o, "duplicates", (int64_t)rep->duplicates);
+    json_add_int(o, "unknown_sims", (int64_t)rep->unknown_sims);
+    json_add_int(o, "runs", (int64_t)rep->runs);
     cJSON_AddItemToObject(o, "results", results);
     *reply = o;
     return 0;

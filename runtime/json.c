@@ -3,6 +3,7 @@
  */
 #include "json.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,6 +151,13 @@ oom:
 int json_to_value(const cJSON *json, const Type *type, Arena *arena, Value *out, char *err, size_t errlen)
 {
     return to_value(json, type, arena, out, err, errlen, 0);
+}
+
+cJSON *json_add_int(cJSON *object, const char *name, int64_t n)
+{
+    char digits[24];
+    snprintf(digits, sizeof digits, "%" PRId64, n);
+    return cJSON_AddRawToObject(object, name, digits);
 }
 
 cJSON *json_from_value(const Value *v)

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "json.h"
 #include "sims.h"
 #include "webhook_sign.h"
 
@@ -237,90 +238,27 @@ fail:
 
 /* ============================================================ webhooks */
 
-/* A growing string for the envelope: JSON written directly, the parts that
- * are JSON already (payload, SIM card, params) copied as they are. */
-typedef struct Buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} Buf;
-
-static void put(Buf *b, const char *text, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (b->len + n + 1 > cap) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, text, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void puts_(Buf *b, const char *text)
-{
-    put(b, text, strlen(text));
-}
-
-static void put_int(Buf *b, int64_t v)
-{
-    char num[24], *p = num + sizeof num;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0) *--p = '-';
-    put(b, p, (size_t)(num + sizeof num - p));
-}
-
-static void put_string(Buf *b, const char *text)
-{
-    put(b, "\"", 1);
-    const char *run = text;
-    for (const char *p = text; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        put(b, run, (size_t)(p - run));
-        char esc[8];
-        if (c == '"' || c == '\\') snprintf(esc, sizeof esc, "\\%c", c);
-        else snprintf(esc, sizeof esc, "\\u%04x", c);
-        puts_(b, esc);
-        run = p + 1;
-    }
-    puts_(b, run);
-    put(b, "\"", 1);
-}
-
 /* column i of the row as JSON text, `fallback` when NULL or not JSON-looking */
-static void put_json(Buf *b, sqlite3_stmt *row, int i, const char *fallback)
+static const char *json_column(sqlite3_stmt *row, int i, const char *fallback)
 {
     const char *text = (const char *)sqlite3_column_text(row, i);
-    puts_(b, text && (*text == '{' || *text == '[') ? text : fallback);
+    return text && (*text == '{' || *text == '[') ? text : fallback;
 }
 
 /* The SIM's record as SIMS_DOC_SQL makes it: the stored doc, and when the
- * SIM has usage, sqlite's json_set of its three fields. */
-static void put_sim_doc(Worker *w, Buf *b, sqlite3_stmt *row)
+ * SIM has usage, sqlite's json_set of its three fields; added to `data` as
+ * "sim_card". */
+static void add_sim_card(Worker *w, cJSON *data, sqlite3_stmt *row)
 {
-    const char *doc = (const char *)sqlite3_column_text(row, 16);
-    if (!doc || sqlite3_column_type(row, 19) == SQLITE_NULL) {
-        put_json(b, row, 16, "null");
-        return;
-    }
-    sqlite3_stmt *st = store_stmt(w->store, "SELECT json_set(?1, '$.month_usage', ?2, '$.data_left', ?3, '$.days_left', ?4)");
-    const char *merged = NULL;
-    if (st) {
-        sqlite3_bind_text(st, 1, doc, -1, SQLITE_TRANSIENT);
+    const char *doc = json_column(row, 16, "null");
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_column_type(row, 16) != SQLITE_NULL && sqlite3_column_type(row, 19) != SQLITE_NULL &&
+        (st = store_stmt(w->store, "SELECT json_set(?1, '$.month_usage', ?2, '$.data_left', ?3, '$.days_left', ?4)"))) {
+        sqlite3_bind_text(st, 1, (const char *)sqlite3_column_text(row, 16), -1, SQLITE_TRANSIENT);
         for (int i = 0; i < 3; i++) sqlite3_bind_value(st, 2 + i, sqlite3_column_value(row, 20 + i));
-        if (sqlite3_step(st) == SQLITE_ROW) merged = (const char *)sqlite3_column_text(st, 0);
+        doc = sqlite3_step(st) == SQLITE_ROW ? json_column(st, 0, "null") : "null";
     }
-    puts_(b, merged && (*merged == '{' || *merged == '[') ? merged : "null");
+    cJSON_AddRawToObject(data, "sim_card", doc);   /* copies it */
     if (st) sqlite3_reset(st);
 }
 
@@ -357,46 +295,40 @@ static int prepare_webhook(Worker *w, Job *job, sqlite3_stmt *row)
     if (disabled) snprintf(job->failed, sizeof job->failed, "the endpoint is disabled");
 
     /* the envelope: the same bytes on every attempt */
-    Buf b = { 0 };
-    char when[32];
-    rfc3339(sqlite3_column_int64(row, 11), when);
-    puts_(&b, "{\"type\":");
-    char type[300];
+    char when[32], type[300];
     snprintf(type, sizeof type, "flow.%s.triggered", column(row, 7));
-    put_string(&b, type);
-    puts_(&b, ",\"id\":");
-    put_string(&b, job->delivery_id);
-    puts_(&b, ",\"timestamp\":");
-    put_string(&b, when);
-    puts_(&b, ",\"data\":{\"flow\":{\"name\":");
-    put_string(&b, column(row, 7));
-    puts_(&b, ",\"version\":");
-    put_int(&b, sqlite3_column_int64(row, 8));
-    puts_(&b, "},\"run\":");
-    put_int(&b, sqlite3_column_int64(row, 9));
-    puts_(&b, ",\"event\":{");
-    if (sqlite3_column_type(row, 12) != SQLITE_NULL) {
-        puts_(&b, "\"id\":");
-        put_string(&b, column(row, 12));
-        puts_(&b, ",\"type\":");
-        put_string(&b, column(row, 13));
-        puts_(&b, ",\"time\":");
-        rfc3339(sqlite3_column_int64(row, 14), when);
-        put_string(&b, when);
-        puts_(&b, ",\"data\":");
-        put_json(&b, row, 15, "{}");
-    }
-    puts_(&b, "},\"sim_card\":");
-    put_sim_doc(w, &b, row);
-    puts_(&b, ",\"params\":");
-    put_json(&b, row, 18, "{}");
-    puts_(&b, "}}");
-    if (b.failed) {
-        free(b.data);
+    rfc3339(sqlite3_column_int64(row, 11), when);
+    cJSON *envelope = cJSON_CreateObject(), *data = cJSON_CreateObject(), *flow = cJSON_CreateObject(),
+          *event = cJSON_CreateObject();
+    if (!envelope || !data || !flow || !event) {
+        cJSON_Delete(envelope), cJSON_Delete(data), cJSON_Delete(flow), cJSON_Delete(event);
         snprintf(w->err, w->errlen, "out of memory");
         return -1;
     }
-    job->body = b.data;
+    cJSON_AddStringToObject(envelope, "type", type);
+    cJSON_AddStringToObject(envelope, "id", job->delivery_id);
+    cJSON_AddStringToObject(envelope, "timestamp", when);
+    cJSON_AddItemToObject(envelope, "data", data);
+    cJSON_AddItemToObject(data, "flow", flow);
+    cJSON_AddStringToObject(flow, "name", column(row, 7));
+    json_add_int(flow, "version", sqlite3_column_int64(row, 8));
+    json_add_int(data, "run", sqlite3_column_int64(row, 9));
+    cJSON_AddItemToObject(data, "event", event);
+    if (sqlite3_column_type(row, 12) != SQLITE_NULL) {
+        cJSON_AddStringToObject(event, "id", column(row, 12));
+        cJSON_AddStringToObject(event, "type", column(row, 13));
+        rfc3339(sqlite3_column_int64(row, 14), when);
+        cJSON_AddStringToObject(event, "time", when);
+        cJSON_AddRawToObject(event, "data", json_column(row, 15, "{}"));
+    }
+    add_sim_card(w, data, row);
+    cJSON_AddRawToObject(data, "params", json_column(row, 18, "{}"));
+    job->body = cJSON_PrintUnformatted(envelope);
+    cJSON_Delete(envelope);
+    if (!job->body) {
+        snprintf(w->err, w->errlen, "out of memory");
+        return -1;
+    }
 
     char sig[WHK_HEADER_MAX];
     int64_t ts = job->attempt_time;
