@@ -17,7 +17,7 @@ expect_in() { if [[ "$3" == *"$2"* ]]; then ok; else bad "$1: expected '$2' in:"
 expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
 db=$tmp/d.db
 fv() { "$flowvm" --db "$db" "$@"; }
-q() { sqlite3 "$db" "$1"; }
+q() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }   # waits for a writer (the server's) instead of failing
 
 flow_src() {   # NAME HOURS: suspends after waiting HOURS
 cat <<FLOW

@@ -21,7 +21,7 @@ expect_in() { if [[ "$3" == *"$2"* ]]; then ok; else bad "$1: expected '$2' in:"
 expect_not_in() { if [[ "$3" != *"$2"* ]]; then ok; else bad "$1: did not expect '$2' in:"; printf '%s\n' "$3" | head -20; fi; }
 expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
 db=$tmp/flow.db
-q() { sqlite3 "$db" "$1"; }
+q() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }   # waits for a writer (the server's) instead of failing
 fv() { "$flowvm" --db "$db" "$@"; }
 
 # ------------------------------------------------------------ a store with SIMs, flows, tokens

@@ -17,7 +17,7 @@ bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 # expect_in NAME NEEDLE TEXT: TEXT contains NEEDLE
 expect_in() { if [[ "$3" == *"$2"* ]]; then ok; else bad "$1: expected '$2' in:"; printf '%s\n' "$3" | head -20; fi; }
 expect_eq() { if [ "$2" == "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
-q() { sqlite3 "$db" "$1"; }
+q() { sqlite3 -cmd '.timeout 10000' "$db" "$1"; }   # waits for a writer (the server's) instead of failing
 
 # ------------------------------------------------------------ flowc test
 out=$("$flowc" test flows 2>&1); rc=$?
