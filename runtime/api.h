@@ -88,14 +88,36 @@ void api_engines_stale(ApiReq *rq);
 
 /* POST /v1/events runs in two steps: the checks that need no store, in
  * the request's thread, then, in the server's committer, the events of
- * every request waiting, in one transaction (a group commit). */
+ * every request waiting, in one transaction (a group commit); the reply is
+ * written back in the request's thread.  The committer, the server's
+ * bottleneck, only processes: a lone event comes to it parsed, and it
+ * keeps each line's result as a number, not as JSON. */
+typedef struct EventLine {
+    uint64_t line;
+    IngestResult result;
+    char *why;                   /* malloc'd, for rejections; else NULL */
+} EventLine;
+
+typedef struct EventReply {
+    IngestReport report;
+    EventLine *lines;            /* the lines with a result (not blank ones) */
+    size_t n, cap;
+    bool incomplete;             /* out of memory while keeping them */
+} EventReply;
+
 /* The media type and the body, made NDJSON in *text (*owned: malloc'd;
- * else the body itself, to be modified); false with a reply queued. */
-bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, enum MHD_Result *sent);
-/* One request's events inside the caller's transaction: the 202 reply's
- * JSON in *reply.  0, or -1 on a store error (err; the caller rolls back). */
-int api_events_ingest(Engine *engine, char *text, size_t len, cJSON **reply, IngestReport *report, char *err,
+ * else the body itself, to be modified); a lone application/json event
+ * also parsed, in *event (the caller's to delete; NULL for a batch).
+ * False with a reply queued. */
+bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, cJSON **event, enum MHD_Result *sent);
+/* One request's events inside the caller's transaction, their results in
+ * *reply (emptied first).  0, or -1 on a store error (err; the caller rolls
+ * back). */
+int api_events_ingest(Engine *engine, char *text, size_t len, const cJSON *event, EventReply *reply, char *err,
                       size_t errlen);
+/* The 202 reply of `reply`. */
+enum MHD_Result api_events_reply(ApiReq *rq, const EventReply *reply);
+void api_event_reply_free(EventReply *reply);
 enum MHD_Result api_get_sims(ApiReq *rq);
 enum MHD_Result api_post_sims(ApiReq *rq);
 enum MHD_Result api_get_sim(ApiReq *rq);

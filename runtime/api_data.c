@@ -50,18 +50,27 @@ static cJSON *line_errors(const char *text)
 
 static void add_line_result(void *ctx, uint64_t line, IngestResult result, const char *why)
 {
-    static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
-    cJSON *o = cJSON_CreateObject();
-    json_add_int(o, "line", (int64_t)line);   /* an event reply has one per line */
-    cJSON_AddStringToObject(o, "status", names[result]);
-    if (why) cJSON_AddStringToObject(o, "error", why);
-    cJSON_AddItemToArray(ctx, o);
+    EventReply *reply = ctx;
+    if (reply->n == reply->cap) {
+        size_t cap = reply->cap ? reply->cap * 2 : 1;
+        EventLine *lines = realloc(reply->lines, cap * sizeof *lines);
+        if (!lines) {
+            reply->incomplete = true;
+            return;
+        }
+        reply->lines = lines;
+        reply->cap = cap;
+    }
+    char *copy = why ? strdup(why) : NULL;
+    if (why && !copy) reply->incomplete = true;
+    reply->lines[reply->n++] = (EventLine){ line, result, copy };
 }
 
-bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, enum MHD_Result *sent)
+bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, cJSON **event, enum MHD_Result *sent)
 {
     bool ndjson = api_content_type_is(rq, "application/x-ndjson");
     *owned = false;
+    *event = NULL;
     if (!ndjson && !api_content_type_is(rq, "application/json")) {
         *sent = api_error(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                           "the body is application/json (one event) or application/x-ndjson (a batch)");
@@ -76,51 +85,71 @@ bool api_events_prepare(ApiReq *rq, char **text, size_t *len, bool *owned, enum 
         *len = rq->len;
         return true;
     }
-    /* one event, perhaps over several lines: made one line for the engine */
     const char *end = NULL;
-    cJSON *event = cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0);
+    cJSON *json = cJSON_ParseWithLengthOpts(rq->body, rq->len, &end, 0);
     if (end)
         while (end < rq->body + rq->len && strchr(" \t\r\n", *end)) end++;
-    if (!cJSON_IsObject(event) || end != rq->body + rq->len) {
-        cJSON_Delete(event);
+    if (!cJSON_IsObject(json) || end != rq->body + rq->len) {
+        cJSON_Delete(json);
         *sent = api_error(rq, MHD_HTTP_BAD_REQUEST, "malformed",
                           "the body is not one JSON object (a batch is application/x-ndjson)");
         return false;
     }
     if (!memchr(rq->body, '\n', rq->len) && !memchr(rq->body, '\r', rq->len)) {
-        cJSON_Delete(event);   /* one line already: the engine reads it as it came */
-        *text = (char *)rq->body;
+        *text = (char *)rq->body;   /* one line already: stored as it came */
         *len = rq->len;
-        return true;
+    } else {   /* over several lines: stored as one */
+        if (!(*text = cJSON_PrintUnformatted(json))) {
+            cJSON_Delete(json);
+            *sent = MHD_NO;
+            return false;
+        }
+        *len = strlen(*text);
+        *owned = true;
     }
-    *text = cJSON_PrintUnformatted(event);
-    cJSON_Delete(event);
-    if (!*text) {
-        *sent = MHD_NO;
-        return false;
-    }
-    *len = strlen(*text);
-    *owned = true;
+    *event = json;
     return true;
 }
 
-int api_events_ingest(Engine *e, char *text, size_t len, cJSON **reply, IngestReport *rep, char *err, size_t errlen)
+int api_events_ingest(Engine *e, char *text, size_t len, const cJSON *event, EventReply *reply, char *err,
+                      size_t errlen)
 {
-    cJSON *results = cJSON_CreateArray();
-    if (ingest_text(e, text, len, add_line_result, results, rep, err, errlen) != 0) {
-        cJSON_Delete(results);
-        return -1;
-    }
+    api_event_reply_free(reply);
+    return event ? ingest_event(e, event, text, add_line_result, reply, &reply->report, err, errlen)
+                 : ingest_text(e, text, len, add_line_result, reply, &reply->report, err, errlen);
+}
+
+enum MHD_Result api_events_reply(ApiReq *rq, const EventReply *reply)
+{
+    static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
+    if (reply->incomplete)
+        return api_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                         "the events were stored, but the server ran out of memory writing their results");
+    const IngestReport *r = &reply->report;
     cJSON *o = cJSON_CreateObject();
-    json_add_int(o, "lines", (int64_t)rep->lines);
-    json_add_int(o, "accepted", (int64_t)rep->accepted);
-    json_add_int(o, "rejected", (int64_t)rep->rejected);
-    json_add_int(o, "duplicates", (int64_t)rep->duplicates);
-    json_add_int(o, "unknown_sims", (int64_t)rep->unknown_sims);
-    json_add_int(o, "runs", (int64_t)rep->runs);
-    cJSON_AddItemToObject(o, "results", results);
-    *reply = o;
-    return 0;
+    json_add_int(o, "lines", (int64_t)r->lines);
+    json_add_int(o, "accepted", (int64_t)r->accepted);
+    json_add_int(o, "rejected", (int64_t)r->rejected);
+    json_add_int(o, "duplicates", (int64_t)r->duplicates);
+    json_add_int(o, "unknown_sims", (int64_t)r->unknown_sims);
+    json_add_int(o, "runs", (int64_t)r->runs);
+    cJSON *results = cJSON_AddArrayToObject(o, "results");
+    for (size_t i = 0; i < reply->n; i++) {
+        const EventLine *l = &reply->lines[i];
+        cJSON *line = cJSON_CreateObject();
+        json_add_int(line, "line", (int64_t)l->line);
+        cJSON_AddStringToObject(line, "status", names[l->result]);
+        if (l->why) cJSON_AddStringToObject(line, "error", l->why);
+        cJSON_AddItemToArray(results, line);
+    }
+    return api_json(rq, MHD_HTTP_ACCEPTED, o);
+}
+
+void api_event_reply_free(EventReply *reply)
+{
+    for (size_t i = 0; i < reply->n; i++) free(reply->lines[i].why);
+    free(reply->lines);
+    *reply = (EventReply){ 0 };
 }
 
 /* ============================================================ SIMs */

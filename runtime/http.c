@@ -91,12 +91,13 @@ struct Request {
     bool too_big, answered;
     unsigned status;
     struct timespec start;
-    /* POST /v1/events: the events, then the committer's reply */
+    /* POST /v1/events: the events, then what the committer made of them */
     struct MHD_Connection *conn;
     char *events;
     size_t events_len;
-    bool events_owned, committed;
-    cJSON *reply;
+    cJSON *event;               /* a lone event, parsed */
+    bool events_owned, committed, stored;
+    EventReply reply;
     Request *next;
 };
 
@@ -317,10 +318,16 @@ static Engine *kept_engine(Server *s, int64_t org, char *err, size_t errlen)
         if (!(e = eng_open(s->store, org, &opt, err, errlen))) return NULL;
         s->engines[s->nengines++] = (KeptEngine){ org, e };
     }
+    return e;
+}
+
+/* The times an event may carry, around the organisation's clock or now:
+ * read inside the transaction, where it costs no read transaction of its own. */
+static void bound_event_times(Engine *e)
+{
     int64_t clock = eng_clock(e), now = store_wall_clock(), min, max;
     ingest_time_bounds(clock > now ? clock : now, &min, &max);
     eng_set_time_bounds(e, min, max);
-    return e;
 }
 
 void api_engines_stale(ApiReq *rq)
@@ -603,11 +610,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
     } else if (routes[rq->route].handler == NULL) {   /* POST /v1/events */
         if (rq->committed) {
-            rc = rq->reply ? api_json(&a, MHD_HTTP_ACCEPTED, rq->reply)
-                           : api_error(&a, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                                       "the store failed; see the server's log (nothing of the request was stored)");
-            rq->reply = NULL;
-        } else if (api_events_prepare(&a, &rq->events, &rq->events_len, &rq->events_owned, &rc)) {
+            rc = rq->stored ? api_events_reply(&a, &rq->reply)
+                            : api_error(&a, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                        "the store failed; see the server's log (nothing of the request was stored)");
+        } else if (api_events_prepare(&a, &rq->events, &rq->events_len, &rq->events_owned, &rq->event, &rc)) {
             rq->conn = c;
             MHD_suspend_connection(c);   /* resumed by the committer with the reply */
             enqueue_events(s, rq);
@@ -634,7 +640,8 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
         pthread_mutex_unlock(&s->metrics_lock);
     }
     if (rq->events_owned) free(rq->events);
-    cJSON_Delete(rq->reply);
+    cJSON_Delete(rq->event);
+    api_event_reply_free(&rq->reply);
     free(rq->body);
     free(rq);
     *state = NULL;
@@ -652,13 +659,13 @@ static void commit_org(Server *s, Request *list, int64_t org)
     EngStats before = e ? *eng_stats(e) : (EngStats){ 0 };
     bool ok = e && eng_begin(e, err, sizeof err) == 0;
     if (ok) {
+        bound_event_times(e);
         for (Request *rq = list; rq && ok; rq = rq->next) {
             if (rq->who.org != org || rq->committed) continue;
-            IngestReport rep;
-            ok = api_events_ingest(e, rq->events, rq->events_len, &rq->reply, &rep, err, sizeof err) == 0;
+            ok = api_events_ingest(e, rq->events, rq->events_len, rq->event, &rq->reply, err, sizeof err) == 0;
             if (ok) {
                 pthread_mutex_lock(&s->metrics_lock);
-                metrics_events(s->metrics, org, &rep);
+                metrics_events(s->metrics, org, &rq->reply.report);
                 pthread_mutex_unlock(&s->metrics_lock);
             }
         }
@@ -670,10 +677,7 @@ static void commit_org(Server *s, Request *list, int64_t org)
     for (Request *rq = list; rq; rq = rq->next) {
         if (rq->who.org != org || rq->committed) continue;
         rq->committed = true;
-        if (!ok) {
-            cJSON_Delete(rq->reply);
-            rq->reply = NULL;
-        }
+        rq->stored = ok;
     }
     if (!ok) drop_engines(s);
 }

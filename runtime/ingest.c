@@ -41,28 +41,15 @@ int ingest_stream(Engine *e, FILE *in, int batch, FILE *rejects, IngestReport *r
     return ingest_stream_lines(e, in, batch, print_reject, rejects, r, err, errlen);
 }
 
-/* One line (NUL-terminated, without its newline, not blank) inside an open
+/* One parsed event (line `lineno` of its text, `raw`) inside an open
  * transaction.  0 (processed or rejected), or -1 on a store error (err; the
  * caller rolls back). */
-static int ingest_line(Engine *e, char *line, uint64_t lineno, const LineSink *sink, IngestReport *r, char *err,
-                       size_t errlen)
+static int ingest_parsed(Engine *e, const cJSON *json, const char *raw, uint64_t lineno, const LineSink *sink,
+                         IngestReport *r, char *err, size_t errlen)
 {
-    double t0 = mono();
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithOpts(line, &end, 1);
-    double t1 = mono();
-    r->parse_s += t1 - t0;
-    if (!json) {
-        char why[96];
-        snprintf(why, sizeof why, "malformed JSON near byte %ld", end ? (long)(end - line) + 1 : 1L);
-        reject(r, sink, lineno, why);
-        return 0;
-    }
     EngOutcome outcome;
     char why[400];
-    int rc = eng_event(e, json, line, &outcome, why, sizeof why);
-    cJSON_Delete(json);
-    r->evaluate_s += mono() - t1;
+    int rc = eng_event(e, json, raw, &outcome, why, sizeof why);
     if (rc == -2) {
         reject(r, sink, lineno, why);
         return 0;
@@ -81,6 +68,47 @@ static int ingest_line(Engine *e, char *line, uint64_t lineno, const LineSink *s
     return 0;
 }
 
+/* One line (NUL-terminated, without its newline, not blank): ingest_parsed
+ * once parsed. */
+static int ingest_line(Engine *e, char *line, uint64_t lineno, const LineSink *sink, IngestReport *r, char *err,
+                       size_t errlen)
+{
+    double t0 = mono();
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithOpts(line, &end, 1);
+    double t1 = mono();
+    r->parse_s += t1 - t0;
+    if (!json) {
+        char why[96];
+        snprintf(why, sizeof why, "malformed JSON near byte %ld", end ? (long)(end - line) + 1 : 1L);
+        reject(r, sink, lineno, why);
+        return 0;
+    }
+    int rc = ingest_parsed(e, json, line, lineno, sink, r, err, errlen);
+    cJSON_Delete(json);
+    r->evaluate_s += mono() - t1;
+    return rc;
+}
+
+/* The report's counts of runs, from the engine's before and after. */
+typedef struct RunsBefore {
+    uint64_t runs, failed, actions;
+} RunsBefore;
+
+static RunsBefore runs_before(Engine *e)
+{
+    const EngStats *stats = eng_stats(e);
+    return (RunsBefore){ stats->runs, stats->failed, stats->actions };
+}
+
+static void count_runs(Engine *e, RunsBefore b, IngestReport *r)
+{
+    const EngStats *stats = eng_stats(e);
+    r->runs = stats->runs - b.runs;
+    r->failed = stats->failed - b.failed;
+    r->actions = stats->actions - b.actions;
+}
+
 int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *ctx, IngestReport *r, char *err,
                         size_t errlen)
 {
@@ -92,8 +120,7 @@ int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *c
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    const EngStats *stats = eng_stats(e);
-    uint64_t runs0 = stats->runs, failed0 = stats->failed, actions0 = stats->actions;
+    RunsBefore before = runs_before(e);
     double start = mono();
     int in_batch = 0, status = 0;
     bool open = false, too_long = false;
@@ -146,9 +173,7 @@ int ingest_stream_lines(Engine *e, FILE *in, int batch, IngestLineFn fn, void *c
         else eng_rollback(e);
         r->commit_s += mono() - t3;
     }
-    r->runs = stats->runs - runs0;
-    r->failed = stats->failed - failed0;
-    r->actions = stats->actions - actions0;
+    count_runs(e, before, r);
     r->total_s = mono() - start;
     free(line);
     return status;
@@ -159,8 +184,7 @@ int ingest_text(Engine *e, char *text, size_t len, IngestLineFn fn, void *ctx, I
 {
     const LineSink sink = { fn, ctx };
     memset(r, 0, sizeof *r);
-    const EngStats *stats = eng_stats(e);
-    uint64_t runs0 = stats->runs, failed0 = stats->failed, actions0 = stats->actions;
+    RunsBefore before = runs_before(e);
     int status = 0;
     for (char *p = text, *end = text + len; p < end && status == 0;) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -176,8 +200,20 @@ int ingest_text(Engine *e, char *text, size_t len, IngestLineFn fn, void *ctx, I
         }
         p = stop + 1;
     }
-    r->runs = stats->runs - runs0;
-    r->failed = stats->failed - failed0;
-    r->actions = stats->actions - actions0;
+    count_runs(e, before, r);
+    return status;
+}
+
+int ingest_event(Engine *e, const cJSON *event, const char *raw, IngestLineFn fn, void *ctx, IngestReport *r,
+                 char *err, size_t errlen)
+{
+    const LineSink sink = { fn, ctx };
+    memset(r, 0, sizeof *r);
+    RunsBefore before = runs_before(e);
+    r->lines = 1;
+    int status = 0;
+    if (strlen(raw) > INGEST_MAX_LINE) reject(r, &sink, 1, "the line is longer than 65536 bytes");
+    else status = ingest_parsed(e, event, raw, 1, &sink, r, err, errlen);
+    count_runs(e, before, r);
     return status;
 }

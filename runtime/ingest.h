@@ -52,4 +52,8 @@ int ingest_stream_lines(Engine *engine, FILE *in, int batch, IngestLineFn fn, vo
 int ingest_text(Engine *engine, char *text, size_t len, IngestLineFn fn, void *ctx, IngestReport *report, char *err,
                 size_t errlen);
 
+/* ingest_text of one event parsed already (its text `raw`, one line). */
+int ingest_event(Engine *engine, const cJSON *event, const char *raw, IngestLineFn fn, void *ctx,
+                 IngestReport *report, char *err, size_t errlen);
+
 #endif

@@ -109,6 +109,12 @@ out=$(post -H "$(auth "$user")" -H 'Content-Type: application/json; charset=utf-
 expect_in "a user's token may not post events" '"code":"forbidden"' "$out"
 out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json; charset=utf-8' --data-binary "$pretty")
 expect_in "a pretty-printed event" '"accepted":1' "$out"
+python3 -c 'import sys; print("{\"id\":\"long\",\"type\":\"data.usage\",\"iccid\":\"89441000300000000038\",\"time\":\"%s\",\"used\":1,\"pad\":\"%s\"}" % (sys.argv[1], "x" * 70000), end="")' "$now" > "$tmp/long.json"
+out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json' --data-binary @"$tmp/long.json")
+expect_in "one event over 64 KB: rejected as flowvm ingest rejects its line" '{"line":1,"status":"rejected","error":"the line is longer than 65536 bytes"}' "$out"
+expect_eq "and not stored" 0 "$(q "SELECT count(*) FROM events WHERE key = 'long'")"
+out=$(post -H "$(auth "$oper")" -H 'Content-Type: application/json' --data-binary '{"id":"nt","type":"data.usage","iccid":"89441000300000000038"}')
+expect_in "one event refused by the engine: its reason" '"rejected":1,"duplicates":0,"unknown_sims":0,"runs":0,"results":[{"line":1,"status":"rejected","error":"missing \"time\"' "$out"
 {
     ev b1 89441000300000000038 10; echo
     echo '{"id":"b2","type":"data.usage"'
