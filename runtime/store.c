@@ -10,6 +10,7 @@
 #include "store.h"
 #include "walbuf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,15 @@ static int migrate(Store *store, char *err, size_t errlen)
     return 0;
 }
 
+/* sqlite configured before its first use: no statistics of its memory
+ * (they take a process-wide mutex on every allocation, and nothing here reads
+ * them); then the log's VFS. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    walbuf_install();
+}
+
 Store *store_open(const char *path, char *err, size_t errlen)
 {
     Store *store = calloc(1, sizeof *store);
@@ -253,7 +263,8 @@ Store *store_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    walbuf_install();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open the store '%s': %s", path,
                  store->db ? sqlite3_errmsg(store->db) : "out of memory");
