@@ -44,6 +44,10 @@ typedef struct Loaded {
     const char **iccids;        /* ICCID scope: a hash set (open addressing; NULL: empty) */
     size_t iccid_mask;          /* its size - 1 */
     const VStr *name;           /* flow.name, made once */
+    /* on data.usage.total: the data used by the SIMs of the scope, kept up
+     * to date by the data.usage events; counted again when not valid */
+    int64_t total;
+    bool total_valid;
     Value *inputs;
     bool *missing;              /* inputs without a value (test worlds only) */
     Arena arena;                /* inputs' strings */
@@ -83,6 +87,12 @@ static int sql_fail(Engine *e, char *err, size_t errlen)
 {
     snprintf(err, errlen, "store: %s", store_errmsg(e->store));
     return -1;
+}
+
+/* Every flow's total of data used counted again at its next use. */
+static void totals_stale(Engine *e)
+{
+    for (int i = 0; i < e->nloaded; i++) e->loaded[i]->total_valid = false;
 }
 
 /* ============================================================ trigger state */
@@ -488,6 +498,7 @@ int eng_commit(Engine *e, char *err, size_t errlen)
         eng_rollback(e);
         return -1;
     }
+    sims_trim(e->sims);
     e->seen_gen = gen;   /* our own change: nothing to reload for it */
     return 0;
 }
@@ -497,6 +508,7 @@ void eng_rollback(Engine *e)
     char err[256];
     store_rollback(e->store);
     sims_forget(e->sims);
+    totals_stale(e);
     trig_load(e, err, sizeof err);
 }
 
@@ -596,6 +608,7 @@ static int finish_run(Engine *e, Loaded *l, VmRun *vm, VmStatus status, int64_t 
         int n = host_commit(e->store, e->sims, &e->conn, run, now, rec, 0, ev->sim, err, errlen);
         if (n < 0) return -1;
         e->stats.actions += (uint64_t)n;
+        if (ev->sim && n > 0) totals_stale(e);   /* a renewal, a tag: usage or scopes may have moved */
     }
     if (status == VM_WAITING) {
         if (vm_save(vm, &state, &state_len) != 0) {
@@ -835,8 +848,8 @@ static int evaluate(Engine *e, const EvCtx *ev, Loaded *only, char *err, size_t 
                 if (ev->sim->scope_gen != e->scope_gen || ev->sim->scope_event != t) mask = scope_mask(e, t, ev->sim, &hash);
                 else mask = ev->sim->scope_bits;
                 if (!(mask >> j & 1)) continue;
-            } else if (!in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) {
-                continue;
+            } else if (ev->type->subject != SUBJ_SCOPE && !in_scope(l, ev->sim ? ev->sim->f : NULL, &hash)) {
+                continue;   /* an event about a scope's total is about each flow's own scope */
             }
             if (!scope_active(l->art, ev->time, l->deployed)) continue;
             const Artifact *a = l->art;
@@ -918,6 +931,65 @@ static int update_sim(Engine *e, const EvCtx *ev)
     return changed ? sims_set(e->sims, ev->sim, f) : 0;
 }
 
+static int process(Engine *e, const CatEvent *type, const char *key, const char *iccid, int64_t time,
+                   const cJSON *payload, const char *raw, Loaded *only, EngOutcome *outcome, char *err, size_t errlen);
+static int for_scope(Engine *e, Loaded *l, int (*fn)(Engine *, Loaded *, const char *, void *), void *arg, char *err,
+                     size_t errlen);
+
+typedef struct TotalArgs {
+    int64_t total;
+    char *err;
+    size_t errlen;
+} TotalArgs;
+
+static int add_usage(Engine *e, Loaded *l, const char *iccid, void *arg)
+{
+    TotalArgs *t = arg;
+    SimRec *sim;
+    int rc = sims_get(e->sims, iccid, &sim, t->err, t->errlen);
+    if (rc < 0) return -1;
+    if (rc == 0 && sim->org == e->org && in_scope(l, sim->f, &(uint64_t){ 0 })) t->total += sim->f[SIM_MONTH_USAGE].as.i;
+    return 0;
+}
+
+/* A data.usage.total event for each flow on it whose scope holds the SIM
+ * whose usage moved by `delta`: the total of the scope after the change,
+ * made by flowvm with a key of the flow version and the event.  A total is
+ * counted over the scope's SIMs (their changes written first, so that the
+ * store's scope and the records agree) when not known, then moved by each
+ * change. */
+static int update_totals(Engine *e, const EvCtx *ev, int64_t delta, char *err, size_t errlen)
+{
+    static const CatEvent *total_type;
+    if (!total_type) total_type = cat_event_find("data.usage.total", 16);
+    int t = (int)(total_type - cat_events);
+    for (int i = 0; i < e->nby_event[t]; i++) {
+        Loaded *l = e->by_event[t][i];
+        if (!in_scope(l, ev->sim->f, &(uint64_t){ 0 })) continue;
+        if (l->total_valid) {
+            l->total += delta;
+        } else {
+            TotalArgs args = { 0, err, errlen };
+            if (sims_flush(e->sims, err, errlen) != 0 || for_scope(e, l, add_usage, &args, err, errlen) != 0)
+                return -1;
+            l->total = args.total;
+            l->total_valid = true;
+        }
+        char key[96];
+        snprintf(key, sizeof key, "flowvm:total:%lld:%lld", (long long)l->version, (long long)ev->id);
+        cJSON *payload = cJSON_CreateObject();
+        if (!payload || !cJSON_AddNumberToObject(payload, "used", (double)l->total)) {
+            cJSON_Delete(payload);
+            return refuse(err, errlen, "%s", "out of memory");
+        }
+        EngOutcome outcome;
+        int rc = process(e, total_type, key, NULL, ev->time, payload, NULL, l, &outcome, err, errlen);
+        cJSON_Delete(payload);
+        if (rc == -1) return -1;   /* refused (-2): not the data.usage event's failure */
+    }
+    return 0;
+}
+
 /* Records and processes one event already validated; `only` limits it to one
  * flow version (made schedule and date events). */
 static int process(Engine *e, const CatEvent *type, const char *key, const char *iccid, int64_t time,
@@ -975,8 +1047,12 @@ static int process(Engine *e, const CatEvent *type, const char *key, const char 
     }
     *outcome = ENG_PROCESSED;
     EvCtx ev = { sqlite3_last_insert_rowid(e->store->db), type, time, fields, sim };
+    int64_t usage = sim ? sim->f[SIM_MONTH_USAGE].as.i : 0;
     if (sim && update_sim(e, &ev) != 0) return refuse(err, errlen, "%s", "out of memory");
-    return evaluate(e, &ev, only, err, errlen);
+    if (evaluate(e, &ev, only, err, errlen) != 0) return -1;
+    if (sim && !only && sim->f[SIM_MONTH_USAGE].as.i != usage)
+        return update_totals(e, &ev, sim->f[SIM_MONTH_USAGE].as.i - usage, err, errlen);
+    return 0;
 }
 
 int eng_event(Engine *e, const cJSON *event, const char *raw, EngOutcome *outcome, char *err, size_t errlen)
@@ -1208,6 +1284,11 @@ static sqlite3_stmt *scope_query(Engine *e, const Loaded *l)
 
 /* Calls fn for every SIM of the flow's scope (ICCIDs copied first: fn may
  * use the store). */
+static int cmp_iccid(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 static int for_scope(Engine *e, Loaded *l, int (*fn)(Engine *, Loaded *, const char *, void *), void *arg, char *err,
                      size_t errlen)
 {
@@ -1251,6 +1332,7 @@ static int for_scope(Engine *e, Loaded *l, int (*fn)(Engine *, Loaded *, const c
         }
         snprintf(iccids[n++], 24, "%s", l->art->scope_items[i]);
     }
+    if (rounds > 1) qsort(iccids, n, sizeof *iccids, cmp_iccid);   /* a SIM of several of the tags: once */
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (i > 0 && strcmp(iccids[i], iccids[i - 1]) == 0) continue;

@@ -353,9 +353,12 @@ int sims_flush(SimTable *t, char *err, size_t errlen)
     if (n > 1) qsort(t->dirty, n, sizeof *t->dirty, cmp_rec_id);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) rc = write_rec(t->store, t->dirty[i], err, errlen);
-    if (rc != 0) return -1;
+    return rc != 0 ? -1 : 0;
+}
+
+void sims_trim(SimTable *t)
+{
     if (t->count > SIMS_CACHE_MAX) sims_forget(t);   /* memory stays flat */
-    return 0;
 }
 
 int sims_put(SimTable *t, int64_t org, const Value *fields, bool move, char *err, size_t errlen)

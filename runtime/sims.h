@@ -68,6 +68,9 @@ int sims_put(SimTable *table, int64_t org, const Value *fields, bool move, char 
 
 int sims_flush(SimTable *table, char *err, size_t errlen);
 void sims_forget(SimTable *table);
+/* sims_forget when the table holds more than SIMS_CACHE_MAX records (after a
+ * commit: records stay valid inside a transaction). */
+void sims_trim(SimTable *table);
 
 /* Records as JSON: {"iccid": .., ...} of every catalog field. */
 char *sims_doc(const Value *fields);

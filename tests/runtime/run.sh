@@ -180,6 +180,84 @@ expect_in "its error names flow, version, run and line" "error:   flow divide ve
 expect_in "its partial log" "line 4: before" "$out"
 expect_eq "it took no action" 0 "$(q "SELECT count(*) FROM actions WHERE run = $run")"
 
+# ------------------------------------------------------------ a scope's total (data.usage.total)
+tdb=$tmp/total.db
+cat > "$tmp/fleet.csv" <<'CSV'
+iccid,status,quota,tags
+89441000300000000012,active,10000000000,fleet
+89441000300000000020,active,10000000000,fleet;x
+89441000300000000038,active,10000000000,other
+CSV
+"$flowvm" --db "$tdb" sims import "$tmp/fleet.csv" >/dev/null
+mkdir -p "$tmp/total"
+cat > "$tmp/total/total.flow" <<'FLOW'
+flow fleet_total {
+  on    data.usage.total
+  scope tags ["fleet"]
+  when  event.used > 2GB
+  do    { log "fleet at ${event.used}" }
+}
+flow join_fleet {
+  on    sms.mo
+  when  event.text == "join"
+  do    { tag sim "fleet" }
+}
+FLOW
+"$flowc" build "$tmp/total" -o "$tmp/art4" >/dev/null
+"$flowvm" --db "$tdb" deploy --auto-approve "$tmp"/art4/*.art --at 2026-12-01T00:00:00Z >/dev/null
+usage() { printf '{"id":"%s","type":"data.usage","iccid":"8944100030000000%s","time":"2026-12-05T00:00:%02dZ","used":%s}\n' "$1" "$2" "$3" "$4"; }
+{
+    usage u1 0012 1 1000000000        # fleet: 1 GB
+    usage u2 0038 2 5000000000        # not in the scope
+    usage u3 0020 3 1500000000        # fleet: 2.5 GB, fires
+    usage u4 0020 4 1600000000        # 2.6 GB: still above, no run
+    usage u5 0012 5 300000000         # 1.9 GB: re-armed
+    printf '{"id":"j1","type":"sms.mo","iccid":"89441000300000000038","time":"2026-12-05T00:00:06Z","from":"+1","text":"join"}\n'
+    usage u6 0012 7 400000000         # with the SIM that joined: 0.4 + 1.6 + 5 GB, fires
+} > "$tmp/total.ndjson"
+"$flowvm" --db "$tdb" ingest "$tmp/total.ndjson" --batch 2 >/dev/null 2>&1
+totals() { q "SELECT group_concat(json_extract(t.payload, '$.used'), ' ') FROM (SELECT e.payload FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE f.name = 'fleet_total' ORDER BY r.id) t"; }
+db=$tdb
+expect_eq "the totals that fired: crossing 2 GB, and again once re-armed, a SIM tagged into the scope counted" \
+    "2500000000 7000000000" "$(totals)"
+expect_eq "each total is an event of its own, kept with the runs" 5 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
+expect_in "its run's log" "fleet at 7 GB" "$(q "SELECT r.log FROM runs r JOIN events e ON e.id = r.event WHERE json_extract(e.payload, '$.used') = 7000000000")"
+"$flowvm" --db "$tdb" ingest "$tmp/total.ndjson" >/dev/null 2>&1
+expect_eq "events sent again: no total made again" 5 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
+printf '{"id":"p1","type":"data.usage.total","time":"2026-12-05T00:01:00Z","used":1000}\n{"id":"p2","type":"data.usage.total","time":"2026-12-05T00:02:00Z","used":9000000000}\n' |
+    "$flowvm" --db "$tdb" ingest - >/dev/null 2>&1
+expect_eq "a total sent by the platform is the flow's scope's: re-armed below, fired above" \
+    "2500000000 7000000000 9000000000" "$(totals)"
+db=$tmp/t.db
+mkdir -p "$tmp/total_test"
+cat > "$tmp/total_test/t.flow" <<'FLOW'
+flow fleet_total {
+  on    data.usage.total
+  scope tags ["fleet"]
+  when  event.used > 2GB
+  do    { email ["noc@acme.example"] { subject "fleet at ${event.used}" text "t" } }
+}
+test "a scope's total, from its SIMs' usage" {
+  sim { iccid: "89441000300000000012", tags: ["fleet"], quota: 10GB }
+  sim { iccid: "89441000300000000020", tags: ["fleet", "x"], quota: 10GB }
+  sim { iccid: "89441000300000000038", tags: ["other"], quota: 10GB }
+  event data.usage { used: 1GB } for "89441000300000000012" at 2026-02-01T00:00:00Z
+  expect nothing
+  event data.usage { used: 5GB } for "89441000300000000038"
+  expect nothing
+  event data.usage { used: 1.5GB } for "89441000300000000020"
+  expect email to "noc@acme.example" subject contains "2.5 GB"
+  event data.usage { used: 1.6GB } for "89441000300000000020"
+  expect nothing
+}
+test "a scope's total, sent as one event" {
+  event data.usage.total { used: 3GB } at 2026-02-01T00:00:00Z
+  expect email to "noc@acme.example" subject contains "3 GB"
+}
+FLOW
+out=$("$flowc" test "$tmp/total_test" 2>&1)
+expect_in "flowc test: totals of a scope" "2 passed, 0 failed" "$out"
+
 # ------------------------------------------------------------ transfer
 "$flowvm" --db "$db" sims transfer 89441000300000000012 --to other >/dev/null
 expect_in "transferred out" "no SIM 89441000300000000012" "$("$flowvm" --db "$db" sims show 89441000300000000012 2>&1)"
