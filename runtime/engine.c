@@ -975,6 +975,7 @@ static int update_totals(Engine *e, const EvCtx *ev, int64_t delta, char *err, s
             l->total = args.total;
             l->total_valid = true;
         }
+        if (!scope_active(l->art, ev->time, l->deployed)) continue;   /* kept, but no event outside its window */
         char key[96];
         snprintf(key, sizeof key, "flowvm:total:%lld:%lld", (long long)l->version, (long long)ev->id);
         cJSON *payload = cJSON_CreateObject();

@@ -202,6 +202,13 @@ flow join_fleet {
   when  event.text == "join"
   do    { tag sim "fleet" }
 }
+flow late_total {
+  on     data.usage.total
+  scope  tags ["fleet"]
+  when   event.used > 1GB
+  active from 2026-12-05T00:00:05Z
+  do     { log "late at ${event.used}" }
+}
 FLOW
 "$flowc" build "$tmp/total" -o "$tmp/art4" >/dev/null
 "$flowvm" --db "$tdb" deploy --auto-approve "$tmp"/art4/*.art --at 2026-12-01T00:00:00Z >/dev/null
@@ -216,18 +223,20 @@ usage() { printf '{"id":"%s","type":"data.usage","iccid":"8944100030000000%s","t
     usage u6 0012 7 400000000         # with the SIM that joined: 0.4 + 1.6 + 5 GB, fires
 } > "$tmp/total.ndjson"
 "$flowvm" --db "$tdb" ingest "$tmp/total.ndjson" --batch 2 >/dev/null 2>&1
-totals() { q "SELECT group_concat(json_extract(t.payload, '$.used'), ' ') FROM (SELECT e.payload FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE f.name = 'fleet_total' ORDER BY r.id) t"; }
+totals() { q "SELECT group_concat(json_extract(t.payload, '$.used'), ' ') FROM (SELECT e.payload FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE f.name = '${1:-fleet_total}' ORDER BY r.id) t"; }
 db=$tdb
 expect_eq "the totals that fired: crossing 2 GB, and again once re-armed, a SIM tagged into the scope counted" \
     "2500000000 7000000000" "$(totals)"
-expect_eq "each total is an event of its own, kept with the runs" 5 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
+expect_eq "a flow not yet active: its total kept, its first event the one that finds it active" 1900000000 "$(totals late_total)"
+expect_eq "each total is an event of its own, kept with the runs" 7 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
 expect_in "its run's log" "fleet at 7 GB" "$(q "SELECT r.log FROM runs r JOIN events e ON e.id = r.event WHERE json_extract(e.payload, '$.used') = 7000000000")"
 "$flowvm" --db "$tdb" ingest "$tmp/total.ndjson" >/dev/null 2>&1
-expect_eq "events sent again: no total made again" 5 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
+expect_eq "events sent again: no total made again" 7 "$(q "SELECT count(*) FROM events WHERE type = 'data.usage.total'")"
 printf '{"id":"p1","type":"data.usage.total","time":"2026-12-05T00:01:00Z","used":1000}\n{"id":"p2","type":"data.usage.total","time":"2026-12-05T00:02:00Z","used":9000000000}\n' |
     "$flowvm" --db "$tdb" ingest - >/dev/null 2>&1
 expect_eq "a total sent by the platform is the flow's scope's: re-armed below, fired above" \
     "2500000000 7000000000 9000000000" "$(totals)"
+expect_eq "the platform's total goes to every flow on it" "1900000000 9000000000" "$(totals late_total)"
 db=$tmp/t.db
 mkdir -p "$tmp/total_test"
 cat > "$tmp/total_test/t.flow" <<'FLOW'
