@@ -75,6 +75,7 @@ struct Engine {
     Arena fixed;                /* unknown_sim, empty */
     const VStr *empty;          /* "" */
     uint32_t scope_gen;         /* SimRec.scope_bits made with this by_event are valid */
+    const CatEvent *total_event;    /* data.usage.total, made from the SIMs' usage */
     Arena scratch;              /* per event */
     EngStats stats;
     char clock_key[48];
@@ -438,6 +439,7 @@ Engine *eng_open(Store *store, int64_t org, const EngOptions *options, char *err
     if (options) e->opt = *options;
     e->conn = e->opt.connector ? *e->opt.connector : host_store_connector;
     snprintf(e->clock_key, sizeof e->clock_key, "clock:%lld", (long long)org);
+    e->total_event = cat_event_find("data.usage.total", strlen("data.usage.total"));
     arena_init(&e->fixed, 0);
     arena_init(&e->scratch, 0);
     e->empty = json_str(&e->fixed, "", 0);
@@ -960,8 +962,8 @@ static int add_usage(Engine *e, Loaded *l, const char *iccid, void *arg)
  * change. */
 static int update_totals(Engine *e, const EvCtx *ev, int64_t delta, char *err, size_t errlen)
 {
-    static const CatEvent *total_type;
-    if (!total_type) total_type = cat_event_find("data.usage.total", 16);
+    const CatEvent *total_type = e->total_event;
+    if (!total_type) return 0;
     int t = (int)(total_type - cat_events);
     for (int i = 0; i < e->nby_event[t]; i++) {
         Loaded *l = e->by_event[t][i];
