@@ -265,7 +265,8 @@ static int run_once(const VmProgram *program, const Artifact *flow, VmEnv *env, 
     int status = 0;
     Value result = val_bool(true);
     /* the Test button runs as if deployed at the event's time */
-    bool in_scope = scope_contains(flow, sim);
+    const CatEvent *type = cat_event_find(flow->event, strlen(flow->event));
+    bool in_scope = (type && type->subject == SUBJ_SCOPE) || scope_contains(flow, sim);   /* a total: of its own scope */
     bool active = scope_active(flow, env->ctx[CTX_NOW].as.i, env->ctx[CTX_NOW].as.i);
     cJSON_AddBoolToObject(out, "in_scope", in_scope);
     cJSON_AddBoolToObject(out, "active", active);

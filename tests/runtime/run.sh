@@ -266,6 +266,10 @@ test "a scope's total, sent as one event" {
 FLOW
 out=$("$flowc" test "$tmp/total_test" 2>&1)
 expect_in "flowc test: totals of a scope" "2 passed, 0 failed" "$out"
+echo '{}' > "$tmp/nosim.json"
+echo '{"type":"data.usage.total","used":3000000000}' > "$tmp/total_ev.json"
+out=$("$flowc" run "$tmp/total_test" --flow fleet_total --sim "$tmp/nosim.json" --event "$tmp/total_ev.json" 2>&1)
+expect_in "flowc run: a total is its flow's scope's" '"fires":	true' "$out"
 
 # ------------------------------------------------------------ transfer
 "$flowvm" --db "$db" sims transfer 89441000300000000012 --to other >/dev/null
