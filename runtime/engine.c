@@ -1396,19 +1396,29 @@ static int collect(Engine *e, int64_t from, int64_t until, Items *items, char *e
             if (for_scope(e, l, date_item, &d, err, errlen) != 0) return -1;
         }
     }
-    if (e->opt.test_world) return 0;
+    const CatEvent *dormant = cat_event_find("sim.dormant", strlen("sim.dormant"));
+    if (!dormant || e->nby_event[dormant - cat_events] == 0) return 0;   /* nobody listens: nothing stored */
+    /* the SIMs whose idle time passes a whole day in (from, until] */
     sqlite3_stmt *st = store_stmt(e->store, "SELECT s.iccid, u.last_usage FROM sim_usage u JOIN sims s ON s.id = u.sim"
-                                            " WHERE s.org = ?1 AND u.last_usage > ?2 AND u.last_usage <= ?3");
+                                            " WHERE s.org = ?1 AND u.last_usage > ?2 AND u.last_usage <= ?3"
+                                            " AND (?4 - u.last_usage) % ?5 < ?4 - ?6");
     if (!st) return sql_fail(e, err, errlen);
     sqlite3_bind_int64(st, 1, e->org);
-    sqlite3_bind_int64(st, 2, from - ENG_DORMANT_AFTER);
-    sqlite3_bind_int64(st, 3, until - ENG_DORMANT_AFTER);
+    sqlite3_bind_int64(st, 2, from - ENG_DORMANT_MAX);
+    sqlite3_bind_int64(st, 3, until - ENG_DORMANT_STEP);
+    sqlite3_bind_int64(st, 4, until);
+    sqlite3_bind_int64(st, 5, ENG_DORMANT_STEP);
+    sqlite3_bind_int64(st, 6, from);
     int rc = 0;
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        TickItem item = { .time = sqlite3_column_int64(st, 1) + ENG_DORMANT_AFTER, .kind = ITEM_DORMANT,
-                          .idle = ENG_DORMANT_AFTER };
-        snprintf(item.iccid, sizeof item.iccid, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = push_item(items, item, err, errlen);
+        int64_t last = sqlite3_column_int64(st, 1);
+        int64_t first = from > last ? (from - last) / ENG_DORMANT_STEP + 1 : 1;   /* the first day past `from` */
+        for (int64_t k = first; rc == 0 && k * ENG_DORMANT_STEP <= ENG_DORMANT_MAX && last + k * ENG_DORMANT_STEP <= until;
+             k++) {
+            TickItem item = { .time = last + k * ENG_DORMANT_STEP, .kind = ITEM_DORMANT, .idle = k * ENG_DORMANT_STEP };
+            snprintf(item.iccid, sizeof item.iccid, "%s", (const char *)sqlite3_column_text(st, 0));
+            rc = push_item(items, item, err, errlen);
+        }
     }
     sqlite3_reset(st);
     return rc;

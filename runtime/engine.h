@@ -20,14 +20,16 @@
 #include "sims.h"
 #include "store.h"
 
-/* sim.dormant: made for a SIM this long after its last data.usage event,
- * once per idle period (a later data.usage event starts a new one). */
-#define ENG_DORMANT_AFTER (30 * 86400)
+/* sim.dormant: made for a SIM at each whole day after its last data.usage
+ * event (idle 1d, 2d, ...) up to ENG_DORMANT_MAX, while a flow is on
+ * sim.dormant (a later data.usage event starts a new idle period). */
+#define ENG_DORMANT_STEP 86400
+#define ENG_DORMANT_MAX (400 * 86400)
 #define ENG_MAX_ID 256               /* bytes of an event id */
 #define ENG_MAX_TICK_ITEMS 2000000   /* clock-made events per tick */
 
 typedef struct EngOptions {
-    bool test_world;              /* flowc test: inputs may stay unset; no sim.dormant is made */
+    bool test_world;              /* flowc test: inputs may stay unset */
     const HostConnector *connector;   /* NULL: host_store_connector */
     int64_t time_min, time_max;   /* accepted event times; 0, 0: any */
 } EngOptions;

@@ -271,6 +271,42 @@ echo '{"type":"data.usage.total","used":3000000000}' > "$tmp/total_ev.json"
 out=$("$flowc" run "$tmp/total_test" --flow fleet_total --sim "$tmp/nosim.json" --event "$tmp/total_ev.json" 2>&1)
 expect_in "flowc run: a total is its flow's scope's" '"fires":	true' "$out"
 
+# ------------------------------------------------------------ dormant SIMs: a sim.dormant a day
+ddb=$tmp/dormant.db
+printf 'iccid,status,quota\n89441000300000000012,active,1000000000\n89441000300000000020,active,1000000000\n' > "$tmp/d.csv"
+"$flowvm" --db "$ddb" sims import "$tmp/d.csv" >/dev/null
+mkdir -p "$tmp/dormant"
+cat > "$tmp/dormant/d.flow" <<'FLOW'
+flow idle_10 {
+  on   sim.dormant
+  when event.idle >= 10d and not ("idle" in sim.tags)
+  do   { tag sim "idle" log "idle ${days(event.idle)} days" }
+}
+flow idle_45 {
+  on   sim.dormant
+  when event.idle == 45d
+  do   { log "45 days" }
+}
+FLOW
+"$flowc" build "$tmp/dormant" -o "$tmp/art5" >/dev/null
+"$flowvm" --db "$ddb" deploy --auto-approve "$tmp"/art5/*.art --at 2026-01-01T00:00:00Z >/dev/null
+printf '{"id":"d1","type":"data.usage","iccid":"89441000300000000012","time":"2026-02-01T08:00:00Z","used":1}\n{"id":"d2","type":"data.usage","iccid":"89441000300000000020","time":"2026-02-01T08:00:00Z","used":1}\n{"id":"d3","type":"data.usage","iccid":"89441000300000000020","time":"2026-02-08T08:00:00Z","used":2}\n' |
+    "$flowvm" --db "$ddb" ingest - >/dev/null 2>&1
+"$flowvm" --db "$ddb" tick --until 2026-02-11T07:59:59Z >/dev/null
+db=$ddb
+expect_eq "a day short of 10: no run" 0 "$(q "SELECT count(*) FROM runs")"
+"$flowvm" --db "$ddb" tick --until 2026-02-11T08:00:00Z >/dev/null
+expect_eq "10 days idle: the flow of 10 days" "idle_10 89441000300000000012" "$(q "SELECT f.name || ' ' || r.iccid FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow")"
+expect_eq "one sim.dormant a day of idleness" 10 "$(q "SELECT count(*) FROM events WHERE type = 'sim.dormant' AND iccid = '89441000300000000012'")"
+"$flowvm" --db "$ddb" tick --until 2026-03-20T00:00:00Z >/dev/null
+expect_eq "45 days, once; the other SIM's usage a week later started its idle time anew" \
+    "idle_10 89441000300000000012,idle_10 89441000300000000020,idle_45 89441000300000000012" \
+    "$(q "SELECT group_concat(x, ',') FROM (SELECT f.name || ' ' || r.iccid AS x FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow ORDER BY r.started, f.name)")"
+"$flowvm" --db "$ddb" tick --until 2026-03-25T08:00:00Z >/dev/null
+expect_eq "the second SIM's 45 days count from its last usage" "2026-03-25T08:00:00Z" \
+    "$(q "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', e.time, 'unixepoch') FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow JOIN events e ON e.id = r.event WHERE f.name = 'idle_45' AND r.iccid = '89441000300000000020'")"
+db=$tmp/t.db
+
 # ------------------------------------------------------------ transfer
 "$flowvm" --db "$db" sims transfer 89441000300000000012 --to other >/dev/null
 expect_in "transferred out" "no SIM 89441000300000000012" "$("$flowvm" --db "$db" sims show 89441000300000000012 2>&1)"
