@@ -2092,8 +2092,8 @@ int chk_program(Program *prog, DiagSink *diags)
     for (int i = 0; i < prog->ndecls; i++) {
         Decl *d = prog->decls[i];
         if (d->kind == D_INPUT && !d->u.input.used && global_find(c, d->name.text) == d) {
-            Diag *w = warning_at(c, d->name.span, "input '%s' is never used", d->name.text);
-            diag_help(w, "remove it, or use it in a flow");
+            Diag *e = error_at(c, d->name.span, "input '%s' is never used", d->name.text);
+            diag_help(e, "remove it, or use it in a flow");
         }
     }
     if (prog->types_full && prog->ndecls)
