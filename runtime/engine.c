@@ -950,7 +950,7 @@ static int add_usage(Engine *e, Loaded *l, const char *iccid, void *arg)
     SimRec *sim;
     int rc = sims_get(e->sims, iccid, &sim, t->err, t->errlen);
     if (rc < 0) return -1;
-    if (rc == 0 && sim->org == e->org && in_scope(l, sim->f, &(uint64_t){ 0 })) t->total += sim->f[SIM_MONTH_USAGE].as.i;
+    if (rc == 0 && sim->org == e->org) t->total += sim->f[SIM_MONTH_USAGE].as.i;
     return 0;
 }
 
