@@ -4,7 +4,8 @@
  * Walks a parsed project once, in this order: register the global names
  * (inputs, consts, flows, subs); resolve input types and sub signatures;
  * check sub bodies; propagate what subs need (a SIM) and do (actions) through
- * the call graph and refuse recursion; check flows and tests; then the
+ * the call graph (cycles too: recursion is bounded at run time by the call
+ * depth); check flows and tests; then the
  * project-wide rules (the flow limit, unused inputs).  Every node it accepts
  * gets its static type and resolution (see the "checker:" fields of ast.h),
  * which is all the compiler needs.  It reports; it never stops at the first
@@ -56,7 +57,6 @@ typedef enum {
 
 typedef struct CallEdge {
     Decl *from, *to;
-    Span span;
 } CallEdge;
 
 typedef struct Checker {
@@ -816,7 +816,7 @@ static const Type *check_builtin_call(Checker *c, Expr *e, int first)
     return set_type(c, e, &ty_error, false);
 }
 
-static void add_edge(Checker *c, Decl *to, Span span)
+static void add_edge(Checker *c, Decl *to)
 {
     if (!c->decl || c->decl->kind != D_SUB) return;
     if (c->nedges == c->edges_cap) {
@@ -824,14 +824,14 @@ static void add_edge(Checker *c, Decl *to, Span span)
         c->edges = realloc(c->edges, (size_t)c->edges_cap * sizeof *c->edges);
         if (!c->edges) out_of_memory();
     }
-    c->edges[c->nedges++] = (CallEdge){ c->decl, to, span };
+    c->edges[c->nedges++] = (CallEdge){ c->decl, to };
 }
 
 static const Type *check_sub_call(Checker *c, Expr *e, Decl *sub)
 {
     e->call_kind = CALL_SUB;
     e->u.call.sub = sub;
-    add_edge(c, sub, e->span);
+    add_edge(c, sub);
     int nparams = sub->u.sub.nparams, nargs = e->u.call.nargs;
     if (nargs != nparams) {
         error_at(c, e->span, "%s() takes %d argument%s, not %d", sub->name.text, nparams, nparams == 1 ? "" : "s",
@@ -1546,30 +1546,6 @@ static void propagate_sub_flags(Checker *c)
     }
 }
 
-/* Depth-first search for a cycle through `d`; marks: 0 new, 1 on the path, 2 done. */
-static bool find_cycle(Checker *c, Decl *d)
-{
-    d->mark = 1;
-    for (int i = 0; i < c->nedges; i++) {
-        if (c->edges[i].from != d) continue;
-        Decl *to = c->edges[i].to;
-        if (to->mark == 1) {
-            Diag *e = error_at(c, c->edges[i].span, "recursion is not allowed: %s() calls %s()%s", d->name.text,
-                               to->name.text, to == d ? " itself" : ", which calls back into it");
-            diag_help(e, "a flow's run must end: rewrite the repetition with 'for' over a list");
-            to->mark = 2;
-            d->mark = 2;
-            return true;
-        }
-        if (to->mark == 0 && find_cycle(c, to)) {
-            d->mark = 2;
-            return true;
-        }
-    }
-    d->mark = 2;
-    return false;
-}
-
 /* ============================================================ flows */
 
 static const char *const clause_names[] = { "title", "on", "scope", "when", "repeat", "rearm", "active", "do" };
@@ -2077,14 +2053,6 @@ int chk_program(Program *prog, DiagSink *diags)
     for (int i = 0; i < prog->ndecls; i++)
         if (prog->decls[i]->kind == D_SUB) check_sub(c, prog->decls[i]);
     propagate_sub_flags(c);
-    for (int i = 0; i < prog->ndecls; i++) {
-        Decl *d = prog->decls[i];
-        if (d->kind == D_SUB) d->mark = 0;
-    }
-    for (int i = 0; i < prog->ndecls; i++) {
-        Decl *d = prog->decls[i];
-        if (d->kind == D_SUB && d->mark == 0) find_cycle(c, d);
-    }
     for (int i = 0; i < prog->ndecls; i++)
         if (prog->decls[i]->kind == D_FLOW) check_flow(c, prog->decls[i]);
     for (int i = 0; i < prog->ndecls; i++)

@@ -1044,21 +1044,28 @@ static const SubInfo *sub_info(const Cg *cg, const Decl *sub)
     return NULL;
 }
 
-/* Adds to the flow's input table every input its subs read, transitively
- * (the checker refused recursion, so the walk ends). */
+/* Adds to the flow's input table every input its subs read, transitively:
+ * each sub once (subs may call each other in a cycle). */
 static void declare_sub_inputs(Cg *cg)
 {
-    Decl *pending[ART_MAX_IMPORTS * 4];
+    const SubInfo **pending = calloc((size_t)cg->nsubs + 1, sizeof *pending);
+    bool *seen = calloc((size_t)cg->nsubs + 1, sizeof *seen);
+    if (!pending || !seen) out_of_memory();
     int npending = 0;
-    for (uint32_t i = 0; i < cg->art->nimports && npending < (int)(sizeof pending / sizeof *pending); i++)
-        pending[npending++] = cg->imports[i];
-    while (npending > 0) {
-        const SubInfo *info = sub_info(cg, pending[--npending]);
-        if (!info) continue;
-        for (uint32_t i = 0; i < info->ninputs; i++) input_index(cg, info->inputs[i]);
-        for (uint32_t i = 0; i < info->nimports && npending < (int)(sizeof pending / sizeof *pending); i++)
-            pending[npending++] = info->imports[i];
+    for (uint32_t i = 0; i < cg->art->nimports; i++) {
+        const SubInfo *info = sub_info(cg, cg->imports[i]);
+        if (info && !seen[info - cg->subs]) seen[info - cg->subs] = true, pending[npending++] = info;
     }
+    while (npending > 0) {
+        const SubInfo *info = pending[--npending];
+        for (uint32_t i = 0; i < info->ninputs; i++) input_index(cg, info->inputs[i]);
+        for (uint32_t i = 0; i < info->nimports; i++) {
+            const SubInfo *callee = sub_info(cg, info->imports[i]);
+            if (callee && !seen[callee - cg->subs]) seen[callee - cg->subs] = true, pending[npending++] = callee;
+        }
+    }
+    free(pending);
+    free(seen);
 }
 
 static int compile_decl(Cg *cg, Decl *d, CgArtifact *out)

@@ -307,6 +307,53 @@ expect_eq "the second SIM's 45 days count from its last usage" "2026-03-25T08:00
     "$(q "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', e.time, 'unixepoch') FROM runs r JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow JOIN events e ON e.id = r.event WHERE f.name = 'idle_45' AND r.iccid = '89441000300000000020'")"
 db=$tmp/t.db
 
+# ------------------------------------------------------------ recursion, to a fixed depth
+mkdir -p "$tmp/rec"
+cat > "$tmp/rec/r.flow" <<'FLOW'
+sub countdown(n: int) -> int {
+  if n <= 0 { return 0 }
+  return countdown(n - 1) + 1
+}
+sub nap(n: int) -> int {
+  if n <= 0 {
+    wait 1h
+    return 100
+  }
+  return nap(n - 1) + 1
+}
+flow count {
+  on   sms.mo
+  when starts_with(event.text, "c")
+  do   { log "depth ${countdown(len(event.text) - 1)}" }
+}
+flow napper {
+  on   sms.mo
+  when event.text == "nap"
+  do   { email ["a@acme.example"] { subject "r=${nap(3)}" text "x" } }
+}
+test "a wait deep inside a recursion resumes there" {
+  sim     { iccid: "89441000300000000012" }
+  event   sms.mo { from: "+1", text: "nap" }
+  expect  nothing
+  advance 1h
+  expect  email to "a@acme.example" subject contains "r=103"
+}
+FLOW
+out=$("$flowc" test "$tmp/rec" 2>&1)
+expect_in "flowc test: recursion" "1 passed, 0 failed" "$out"
+"$flowc" build "$tmp/rec" -o "$tmp/art6" >/dev/null
+"$flowvm" --db "$db" deploy --auto-approve "$tmp"/art6/*.art --project recursion >/dev/null || bad "deploy of the recursive flows"
+{
+    printf '{"id":"r1","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:00Z","from":"+1","text":"c%s"}\n' "$(printf 'x%.0s' $(seq 62))"
+    printf '{"id":"r2","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:01Z","from":"+1","text":"c%s"}\n' "$(printf 'x%.0s' $(seq 63))"
+} | "$flowvm" --db "$db" ingest - >/dev/null 2>&1
+count_run() { q "SELECT r.id FROM runs r JOIN events e ON e.id = r.event JOIN versions v ON v.id = r.version JOIN flows f ON f.id = v.flow WHERE e.key = '$1' AND f.name = 'count'"; }
+expect_in "64 calls deep: the run ends" '"text":"depth 62"' "$(q "SELECT log FROM runs WHERE id = $(count_run r1)")"
+run=$(count_run r2)
+expect_in "65: the run fails, naming flow, version, run and line" \
+    "failed flow count version 1 run $run: call depth exceeded (64) (in sub countdown, line 3)" \
+    "$(q "SELECT status || ' ' || error FROM runs WHERE id = $run")"
+
 # ------------------------------------------------------------ transfer
 "$flowvm" --db "$db" sims transfer 89441000300000000012 --to other >/dev/null
 expect_in "transferred out" "no SIM 89441000300000000012" "$("$flowvm" --db "$db" sims show 89441000300000000012 2>&1)"
