@@ -1285,13 +1285,13 @@ static sqlite3_stmt *scope_query(Engine *e, const Loaded *l)
     return st;
 }
 
-/* Calls fn for every SIM of the flow's scope (ICCIDs copied first: fn may
- * use the store). */
 static int cmp_iccid(const void *a, const void *b)
 {
     return strcmp(a, b);
 }
 
+/* Calls fn for every SIM of the flow's scope (ICCIDs copied first: fn may
+ * use the store). */
 static int for_scope(Engine *e, Loaded *l, int (*fn)(Engine *, Loaded *, const char *, void *), void *arg, char *err,
                      size_t errlen)
 {
