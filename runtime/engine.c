@@ -75,7 +75,9 @@ struct Engine {
     Arena fixed;                /* unknown_sim, empty */
     const VStr *empty;          /* "" */
     uint32_t scope_gen;         /* SimRec.scope_bits made with this by_event are valid */
-    const CatEvent *total_event;    /* data.usage.total, made from the SIMs' usage */
+    /* the event types the engine makes from the SIMs' usage */
+    const CatEvent *total_event;    /* data.usage.total */
+    const CatEvent *dormant_event;  /* sim.dormant */
     Arena scratch;              /* per event */
     EngStats stats;
     char clock_key[48];
@@ -440,6 +442,7 @@ Engine *eng_open(Store *store, int64_t org, const EngOptions *options, char *err
     e->conn = e->opt.connector ? *e->opt.connector : host_store_connector;
     snprintf(e->clock_key, sizeof e->clock_key, "clock:%lld", (long long)org);
     e->total_event = cat_event_find("data.usage.total", strlen("data.usage.total"));
+    e->dormant_event = cat_event_find("sim.dormant", strlen("sim.dormant"));
     arena_init(&e->fixed, 0);
     arena_init(&e->scratch, 0);
     e->empty = json_str(&e->fixed, "", 0);
@@ -1396,8 +1399,8 @@ static int collect(Engine *e, int64_t from, int64_t until, Items *items, char *e
             if (for_scope(e, l, date_item, &d, err, errlen) != 0) return -1;
         }
     }
-    const CatEvent *dormant = cat_event_find("sim.dormant", strlen("sim.dormant"));
-    if (!dormant || e->nby_event[dormant - cat_events] == 0) return 0;   /* nobody listens: nothing stored */
+    const CatEvent *dormant = e->dormant_event;
+    if (!dormant || e->nby_event[dormant - cat_events] == 0) return 0;   /* nobody listens: nothing made */
     /* the SIMs whose idle time passes a whole day in (from, until] */
     sqlite3_stmt *st = store_stmt(e->store, "SELECT s.iccid, u.last_usage FROM sim_usage u JOIN sims s ON s.id = u.sim"
                                             " WHERE s.org = ?1 AND u.last_usage > ?2 AND u.last_usage <= ?3"
@@ -1446,6 +1449,28 @@ static int schedule_one(Engine *e, Loaded *l, const char *iccid, void *arg)
     return process(e, l->event, key, iccid, item->time, NULL, "{}", l, &outcome, err, sizeof err) == -1 ? -1 : 0;
 }
 
+/* One idle day's sim.dormant, kept only when it ran a flow (a run needs its
+ * event's row): the others, one a day per idle SIM, leave nothing behind. */
+static int dormant_one(Engine *e, const TickItem *item, const char *key, char *err, size_t errlen)
+{
+    cJSON *payload = cJSON_CreateObject();
+    if (!e->dormant_event || !payload || !cJSON_AddNumberToObject(payload, "idle", (double)item->idle)) {
+        cJSON_Delete(payload);
+        return refuse(err, errlen, "%s", "out of memory");
+    }
+    uint64_t runs = e->stats.runs;
+    EngOutcome outcome;
+    int rc = store_exec(e->store, "SAVEPOINT dormant", err, errlen);
+    if (rc == 0) {
+        rc = process(e, e->dormant_event, key, item->iccid, item->time, payload, NULL, NULL, &outcome, err, errlen);
+        bool ran = rc == -1 || e->stats.runs != runs;
+        if (store_exec(e->store, ran ? "RELEASE dormant" : "ROLLBACK TO dormant; RELEASE dormant", err, errlen) != 0)
+            rc = -1;
+    }
+    cJSON_Delete(payload);
+    return rc;
+}
+
 static int run_item(Engine *e, const TickItem *item, char *err, size_t errlen)
 {
     char key[160], when[40];
@@ -1463,24 +1488,10 @@ static int run_item(Engine *e, const TickItem *item, char *err, size_t errlen)
         snprintf(key, sizeof key, "flowvm:date:%lld:%s:%s", (long long)item->flow->version, when, item->iccid);
         rc = process(e, item->flow->event, key, item->iccid, item->time, NULL, "{}", item->flow, &outcome, err, errlen);
         break;
-    case ITEM_DORMANT: {
-        const CatEvent *type = cat_event_find("sim.dormant", 11);
-        cJSON *payload = cJSON_CreateObject();
-        cJSON_AddNumberToObject(payload, "idle", (double)item->idle);
+    case ITEM_DORMANT:
         snprintf(key, sizeof key, "flowvm:dormant:%s:%s", item->iccid, when);
-        /* one a day per idle SIM: kept only when it ran a flow (a run needs
-         * its event's row); the others leave nothing in the store */
-        uint64_t runs = e->stats.runs;
-        rc = type && payload ? store_exec(e->store, "SAVEPOINT dormant", err, errlen) : 0;
-        if (rc == 0 && type && payload) {
-            rc = process(e, type, key, item->iccid, item->time, payload, NULL, NULL, &outcome, err, errlen);
-            if (rc != -1)
-                rc = store_exec(e->store, e->stats.runs == runs ? "ROLLBACK TO dormant; RELEASE dormant" : "RELEASE dormant",
-                                err, errlen) != 0 ? -1 : rc;
-        }
-        cJSON_Delete(payload);
+        rc = dormant_one(e, item, key, err, errlen);
         break;
-    }
     }
     return rc == -1 ? -1 : 0;   /* a refused made event (-2) is not the tick's failure */
 }
