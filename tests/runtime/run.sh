@@ -169,7 +169,7 @@ flow divide {
 }
 FLOW
 "$flowc" build "$tmp/failing" -o "$tmp/art3" >/dev/null
-"$flowvm" --db "$db" deploy --auto-approve "$tmp/art3/divide.art" >/dev/null
+"$flowvm" --db "$db" deploy --auto-approve "$tmp/art3/divide.art" --at 2026-12-01T00:00:00Z >/dev/null
 echo '{"id":"f1","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:00Z","from":"+1","text":"x"}' |
     "$flowvm" --db "$db" ingest - >/dev/null 2>&1
 out=$("$flowvm" --db "$db" runs --status failed)
@@ -342,7 +342,7 @@ FLOW
 out=$("$flowc" test "$tmp/rec" 2>&1)
 expect_in "flowc test: recursion" "1 passed, 0 failed" "$out"
 "$flowc" build "$tmp/rec" -o "$tmp/art6" >/dev/null
-"$flowvm" --db "$db" deploy --auto-approve "$tmp"/art6/*.art --project recursion >/dev/null || bad "deploy of the recursive flows"
+"$flowvm" --db "$db" deploy --auto-approve "$tmp"/art6/*.art --project recursion --at 2026-12-01T00:00:00Z >/dev/null || bad "deploy of the recursive flows"
 {
     printf '{"id":"r1","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:00Z","from":"+1","text":"c%s"}\n' "$(printf 'x%.0s' $(seq 62))"
     printf '{"id":"r2","type":"sms.mo","iccid":"89441000300000000020","time":"2026-12-04T00:00:01Z","from":"+1","text":"c%s"}\n' "$(printf 'x%.0s' $(seq 63))"
