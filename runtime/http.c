@@ -3,13 +3,19 @@
  * replies, the engines kept between requests, the scheduler and delivery
  * threads, and the server's life from listen to graceful stop.
  *
- * Threads: libmicrohttpd's polling thread runs every request; the
- * committer takes the events of the requests waiting and commits them
- * together; the main thread runs the scheduler and the checkpoints (on a
+ * Threads: the HTTP loop runs libmicrohttpd's daemon and every request: a
+ * turn of it reads what is ready, the events it read are then committed
+ * together in one transaction (a group commit), and the next turns answer
+ * them.  The main thread runs the scheduler and the checkpoints (on a
  * connection of its own); the delivery worker's two threads move transfers
- * (never waiting on a lock) and record them.  The requests, the committer,
- * the scheduler and the worker's recording share one store connection and
- * the engines under `lock` (sqlite serialises writers anyway).
+ * (never waiting on a lock) and record them.  The loop, the scheduler and
+ * the worker's recording share one store connection and the engines under
+ * `lock` (sqlite serialises writers anyway).
+ *
+ * One thread does the HTTP work and the commits: handing requests from a
+ * polling thread to a committing one (suspending and resuming their
+ * connections) left both half idle on two cores shared with the clients,
+ * each waiting to be scheduled after the other's wake-up.
  *
  * Not here: the endpoints (api_data.c, api_flows.c), token storage
  * (tokens.c), what is counted (metrics.c).
@@ -21,6 +27,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -40,11 +47,12 @@
 #include "webhook_sign.h"
 
 #define HTTP_CHECKPOINT_SOFT 1000    /* log frames (pages) past which the main thread checkpoints */
-#define HTTP_CHECKPOINT_HARD 8000    /* ... and past which the committer does it itself */
+#define HTTP_CHECKPOINT_HARD 8000    /* ... and past which the HTTP loop does it itself */
 #define HTTP_MAX_ENGINES 64     /* organisations whose engine is kept; more: all are dropped */
 #define HTTP_MAX_PATH 512
 #define AUTH_CACHE 64           /* tokens whose lookup is kept */
 #define AUTH_CACHE_MS 1000      /* for this long: a revoked token stops working within a second */
+#define LOOP_WAIT_MS 50         /* the HTTP loop's longest wait, to notice a stop */
 
 /* A token looked up lately: by its hash, never the token. */
 typedef struct AuthEntry {
@@ -67,15 +75,15 @@ struct Server {
     KeptEngine engines[HTTP_MAX_ENGINES];
     int nengines;
     Metrics *metrics;
-    Store *auth_store;          /* the polling thread's own connection, for tokens: never waits on `lock` */
-    AuthEntry auth_cache[AUTH_CACHE];   /* the polling thread's only */
+    /* the HTTP loop's */
+    struct MHD_Daemon *daemon;
+    int epoll_fd;               /* the daemon's, which the loop waits on */
+    Store *auth_store;          /* its own connection, for tokens: never waits on `lock` */
+    AuthEntry auth_cache[AUTH_CACHE];
     unsigned auth_next;
+    Request *pending, *pending_tail;   /* event requests read and not committed yet */
     atomic_int in_flight;       /* requests begun and not done */
-    /* event requests waiting for the committer */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_ready;
-    Request *queue_head, *queue_tail;
-    bool committer_stop;
+    atomic_bool loop_stop;
 
     atomic_bool checkpoint_wanted;   /* set by `store`'s commits, done by the main thread */
     Store *checkpoint_store;         /* the main thread's connection for them */
@@ -91,14 +99,14 @@ struct Request {
     bool too_big, answered;
     unsigned status;
     struct timespec start;
-    /* POST /v1/events: the events, then what the committer made of them */
-    struct MHD_Connection *conn;
+    /* POST /v1/events: the events, then what the commit made of them */
     char *events;
     size_t events_len;
     cJSON *event;               /* a lone event, parsed */
-    bool events_owned, committed, stored;
+    bool events_owned, pending, committed, stored;
+    bool abandoned;             /* its connection closed while pending: freed after the commit */
     EventReply reply;
-    Request *next;
+    Request *next;              /* on the pending list */
 };
 
 /* Set by SIGTERM/SIGINT, read by every thread: accessed atomically (a
@@ -377,7 +385,7 @@ typedef struct Route {
 static const Route routes[] = {
     { "GET", "/v1/health", NO_AUTH, get_health, "" },
     { "GET", "/metrics", TOK_OPERATOR, get_metrics, "" },
-    { "POST", "/v1/events", TOK_OPERATOR, NULL, "" },   /* the committer's (handle) */
+    { "POST", "/v1/events", TOK_OPERATOR, NULL, "" },   /* the group commit's (handle) */
     { "GET", "/v1/sims", TOK_USER, api_get_sims, "package pool status tag limit after " },
     { "POST", "/v1/sims", TOK_ADMIN, api_post_sims, "skip_invalid " },
     { "GET", "/v1/sims/*", TOK_USER, api_get_sim, "" },
@@ -565,15 +573,16 @@ static bool append_body(Request *rq, const char *data, size_t n)
     return true;
 }
 
-static void enqueue_events(Server *s, Request *rq)
+/* The request waits for the commit after this turn: no reply is queued,
+ * so libmicrohttpd asks again on the next turns, until the commit made
+ * one. */
+static void add_pending(Server *s, Request *rq)
 {
-    pthread_mutex_lock(&s->queue_lock);
+    rq->pending = true;
     rq->next = NULL;
-    if (s->queue_tail) s->queue_tail->next = rq;
-    else s->queue_head = rq;
-    s->queue_tail = rq;
-    pthread_cond_signal(&s->queue_ready);
-    pthread_mutex_unlock(&s->queue_lock);
+    if (s->pending_tail) s->pending_tail->next = rq;
+    else s->pending = rq;
+    s->pending_tail = rq;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -613,10 +622,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             rc = rq->stored ? api_events_reply(&a, &rq->reply)
                             : api_error(&a, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                                         "the store failed; see the server's log (nothing of the request was stored)");
+        } else if (rq->pending) {
+            return MHD_YES;   /* asked again before the commit */
         } else if (api_events_prepare(&a, &rq->events, &rq->events_len, &rq->events_owned, &rq->event, &rc)) {
-            rq->conn = c;
-            MHD_suspend_connection(c);   /* resumed by the committer with the reply */
-            enqueue_events(s, rq);
+            add_pending(s, rq);
             return MHD_YES;
         }
     } else {
@@ -629,26 +638,32 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return rc;
 }
 
-static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
+static void request_free(Server *s, Request *rq)
 {
-    Server *s = cls;
-    Request *rq = *state;
-    if (!rq) return;
-    if (rq->answered) {
-        pthread_mutex_lock(&s->metrics_lock);
-        metrics_request(s->metrics, rq->route, rq->status, seconds_since(&rq->start));
-        pthread_mutex_unlock(&s->metrics_lock);
-    }
     if (rq->events_owned) free(rq->events);
     cJSON_Delete(rq->event);
     api_event_reply_free(&rq->reply);
     free(rq->body);
     free(rq);
-    *state = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
-/* ============================================================ the committer: events of waiting requests together */
+static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
+{
+    Server *s = cls;
+    Request *rq = *state;
+    if (!rq) return;
+    *state = NULL;
+    if (rq->answered) {
+        pthread_mutex_lock(&s->metrics_lock);
+        metrics_request(s->metrics, rq->route, rq->status, seconds_since(&rq->start));
+        pthread_mutex_unlock(&s->metrics_lock);
+    }
+    if (rq->pending && !rq->committed) rq->abandoned = true;   /* still on the pending list */
+    else request_free(s, rq);
+}
+
+/* ============================================================ the group commit: the events of a turn together */
 
 /* The requests of `list` for organisation `org` in one transaction; each
  * gets its reply, or none (a 500) when the transaction fails. */
@@ -682,27 +697,58 @@ static void commit_org(Server *s, Request *list, int64_t org)
     if (!ok) drop_engines(s);
 }
 
-static void *committer_thread(void *arg)
+/* The events read in the loop's last turn, in one transaction per
+ * organisation; their replies are queued on the next turn. */
+static void commit_pending(Server *s)
+{
+    Request *list = s->pending;
+    s->pending = s->pending_tail = NULL;
+    pthread_mutex_lock(&s->lock);
+    for (Request *rq = list; rq; rq = rq->next)
+        if (!rq->committed) commit_org(s, list, rq->who.org);
+    pthread_mutex_unlock(&s->lock);
+    for (Request *rq = list, *next; rq; rq = next) {
+        next = rq->next;
+        if (rq->abandoned) request_free(s, rq);
+    }
+}
+
+/* Waits for the daemon to have work: network events, or a connection
+ * timing out.  The wait is the loop's own: libmicrohttpd's waits again,
+ * with its whole timeout, after taking in its maximum of events at once. */
+static void wait_for_work(Server *s)
+{
+    MHD_UNSIGNED_LONG_LONG due;
+    int ms = LOOP_WAIT_MS;
+    if (MHD_get_timeout(s->daemon, &due) == MHD_YES && due < (MHD_UNSIGNED_LONG_LONG)ms) ms = (int)due;
+    struct pollfd ready = { .fd = s->epoll_fd, .events = POLLIN };
+    if (ms > 0) poll(&ready, 1, ms);
+}
+
+/* The HTTP loop: turns of the daemon; after a turn that read events, their
+ * commit and two more turns, that queue their replies and send them.
+ * After SIGTERM it accepts no new connection, and goes on until the main
+ * thread has seen the requests in flight done. */
+static void *loop_thread(void *arg)
 {
     Server *s = arg;
-    prctl(PR_SET_NAME, "flowvm-commit");   /* as top -H and perf name threads */
-    for (;;) {
-        pthread_mutex_lock(&s->queue_lock);
-        while (!s->queue_head && !s->committer_stop) pthread_cond_wait(&s->queue_ready, &s->queue_lock);
-        Request *list = s->queue_head;
-        s->queue_head = s->queue_tail = NULL;
-        bool stop = s->committer_stop;
-        pthread_mutex_unlock(&s->queue_lock);
-        if (!list && stop) return NULL;
-        pthread_mutex_lock(&s->lock);
-        for (Request *rq = list; rq; rq = rq->next)
-            if (!rq->committed) commit_org(s, list, rq->who.org);
-        pthread_mutex_unlock(&s->lock);
-        for (Request *rq = list, *next; rq; rq = next) {
-            next = rq->next;   /* the request may be done and freed once resumed */
-            MHD_resume_connection(rq->conn);
+    prctl(PR_SET_NAME, "flowvm-http");   /* as top -H and perf name threads */
+    bool quiesced = false;
+    while (!atomic_load(&s->loop_stop)) {
+        if (stopping() && !quiesced) {
+            MHD_socket listener = MHD_quiesce_daemon(s->daemon);
+            if (listener != MHD_INVALID_SOCKET) close(listener);
+            quiesced = true;
+        }
+        wait_for_work(s);
+        MHD_run(s->daemon);
+        if (s->pending) {
+            commit_pending(s);
+            MHD_run(s->daemon);
+            MHD_run(s->daemon);
         }
     }
+    return NULL;
 }
 
 static int hex_digit(char ch)
@@ -737,7 +783,7 @@ typedef struct Worker {
     char err[512];
 } Worker;
 
-/* The worker shares the committer's connection, under `lock`: its commits
+/* The worker shares the HTTP loop's connection, under `lock`: its commits
  * on a connection of its own would make every other connection drop its
  * page cache (sqlite does, when the database changed elsewhere) and read
  * the pages again from the file. */
@@ -820,13 +866,14 @@ static void close_stores(Server *s)
     store_close(s->checkpoint_store);
 }
 
-static void stop_committer(Server *s, pthread_t committer)
+static void server_free(Server *s)
 {
-    pthread_mutex_lock(&s->queue_lock);
-    s->committer_stop = true;
-    pthread_cond_signal(&s->queue_ready);
-    pthread_mutex_unlock(&s->queue_lock);
-    pthread_join(committer, NULL);
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    drop_engines(s);
+    close_stores(s);
+    metrics_free(s->metrics);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->metrics_lock);
 }
 
 int http_serve(const HttpOptions *o, char *err, size_t errlen)
@@ -839,37 +886,28 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         route_labels[i] = route_labels_text[i];
     }
     Server server = { .store = store_open(o->db, err, errlen), .metrics = metrics_new(route_labels) };
+    pthread_mutex_init(&server.lock, NULL);
+    pthread_mutex_init(&server.metrics_lock, NULL);
+    atomic_init(&server.in_flight, 0);
+    atomic_init(&server.loop_stop, false);
+    atomic_init(&server.checkpoint_wanted, false);
     if (server.store) server.auth_store = store_open(o->db, err, errlen);
     if (server.auth_store) server.checkpoint_store = store_open(o->db, err, errlen);
     if (!server.checkpoint_store || !server.metrics) {
         if (server.checkpoint_store) snprintf(err, errlen, "out of memory");
-        close_stores(&server);
-        metrics_free(server.metrics);
+        server_free(&server);
         return -1;
     }
-    /* the committer writes; copying the log into the database (and its
-     * fsync) is the main thread's, beside it */
-    atomic_init(&server.checkpoint_wanted, false);
+    /* the loop writes; copying the log into the database (and its fsync)
+     * is the main thread's, beside it */
     store_defer_checkpoints(server.store, &server.checkpoint_wanted, HTTP_CHECKPOINT_SOFT, HTTP_CHECKPOINT_HARD);
-    pthread_mutex_init(&server.lock, NULL);
-    pthread_mutex_init(&server.metrics_lock, NULL);
-    pthread_mutex_init(&server.queue_lock, NULL);
-    pthread_cond_init(&server.queue_ready, NULL);
-    atomic_init(&server.in_flight, 0);
-    pthread_t committer;
-    if (pthread_create(&committer, NULL, committer_thread, &server) != 0) {
-        snprintf(err, errlen, "cannot start the committer: %s", strerror(errno));
-        close_stores(&server);
-        metrics_free(server.metrics);
-        return -1;
-    }
     struct sigaction act = { 0 };
     act.sa_handler = on_stop_signal;
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
     signal(SIGPIPE, SIG_IGN);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_EPOLL;   /* run by the loop, not by a thread of libmicrohttpd's */
     if (sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, &server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -879,9 +917,15 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", o->listen, strerror(errno));
-        stop_committer(&server, committer);
-        close_stores(&server);
-        metrics_free(server.metrics);
+        server_free(&server);
+        return -1;
+    }
+    server.daemon = d;
+    server.epoll_fd = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+    pthread_t loop;
+    if (pthread_create(&loop, NULL, loop_thread, &server) != 0) {
+        snprintf(err, errlen, "cannot start the HTTP loop: %s", strerror(errno));
+        server_free(&server);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -914,13 +958,12 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
             tick_all(&server);
         }
     }
-    /* graceful stop: no new connections, the ones open finish */
-    MHD_socket listener = MHD_quiesce_daemon(d);
-    if (listener != MHD_INVALID_SOCKET) close(listener);
+    /* graceful stop: no new connections (the loop closes its listener on
+     * its next turn), the ones open finish */
     for (int i = 0; i < HTTP_DRAIN_SECONDS * 20 && atomic_load(&server.in_flight) > 0; i++) sleep_ms(50);
     int left = atomic_load(&server.in_flight);
-    MHD_stop_daemon(d);
-    stop_committer(&server, committer);
+    atomic_store(&server.loop_stop, true);
+    pthread_join(loop, NULL);
     int rc = 0;
     if (workers) {
         pthread_join(delivery, NULL);
@@ -931,13 +974,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         curl_global_cleanup();
         whk_cache_free();
     }
-    drop_engines(&server);
-    close_stores(&server);
-    metrics_free(server.metrics);
-    pthread_mutex_destroy(&server.lock);
-    pthread_mutex_destroy(&server.metrics_lock);
-    pthread_mutex_destroy(&server.queue_lock);
-    pthread_cond_destroy(&server.queue_ready);
+    server_free(&server);
     printf("stopped%s\n", left ? " (requests still open were cut off)" : "");
     fflush(stdout);
     return rc;
