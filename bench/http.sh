@@ -20,7 +20,7 @@
 # the store and the current time.  Accepted events are counted as rows added
 # to the store's events table during the case, divided by wrk's duration:
 # what was committed, not what wrk sent.  flowvm serve answers from one thread
-# (libmicrohttpd's internal polling thread), so the nginx it is held against
+# (its HTTP loop, which also commits), so the nginx it is held against
 # has worker_processes 1; nginx with worker_processes auto is shown too.
 #
 # Goals: batched >= 50,000 durable events/s; unbatched >= half of nginx's

@@ -86,12 +86,12 @@ void api_engines_stale(ApiReq *rq);
 
 /* ------------------------------------------------------------ handlers */
 
-/* POST /v1/events runs in two steps: the checks that need no store, in
- * the request's thread, then, in the server's committer, the events of
- * every request waiting, in one transaction (a group commit); the reply is
- * written back in the request's thread.  The committer, the server's
- * bottleneck, only processes: a lone event comes to it parsed, and it
- * keeps each line's result as a number, not as JSON. */
+/* POST /v1/events runs in three steps: the checks that need no store, as
+ * the request is read; then the events of every request read in the same
+ * turn of the server's loop, in one transaction (a group commit); then the
+ * reply, on a later turn.  The commit, the server's bottleneck, only
+ * processes: a lone event comes to it parsed, and it keeps each line's
+ * result as a number, not as JSON. */
 typedef struct EventLine {
     uint64_t line;
     IngestResult result;

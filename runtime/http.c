@@ -613,7 +613,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     ApiReq a = { .conn = c, .server = s, .store = s->store, .who = rq->who, .arg = rq->arg,
                  .body = rq->body ? rq->body : "", .len = rq->len };
-    tok_actor(rq->who.id, a.actor);
     enum MHD_Result rc;
     if (rq->too_big) {
         rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
@@ -629,6 +628,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_YES;
         }
     } else {
+        tok_actor(rq->who.id, a.actor);
         pthread_mutex_lock(&s->lock);
         rc = routes[rq->route].handler(&a);
         pthread_mutex_unlock(&s->lock);
