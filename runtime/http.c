@@ -46,8 +46,8 @@
 #include "outbox.h"
 #include "webhook_sign.h"
 
-#define HTTP_CHECKPOINT_SOFT 1000    /* log frames (pages) past which the main thread checkpoints */
-#define HTTP_CHECKPOINT_HARD 8000    /* ... and past which the HTTP loop does it itself */
+#define HTTP_CHECKPOINT_SOFT 8000    /* log frames (pages) past which the main thread checkpoints */
+#define HTTP_CHECKPOINT_HARD 32000   /* ... and past which the HTTP loop does it itself */
 #define HTTP_MAX_ENGINES 64     /* organisations whose engine is kept; more: all are dropped */
 #define HTTP_MAX_PATH 512
 #define AUTH_CACHE 64           /* tokens whose lookup is kept */
