@@ -52,6 +52,10 @@
 #define HTTP_MAX_PATH 512
 #define AUTH_CACHE 64           /* tokens whose lookup is kept */
 #define AUTH_CACHE_MS 1000      /* for this long: a revoked token stops working within a second */
+/* A connection's memory for a request's line and headers and its reply's
+ * headers (bodies stream through the handler); more headers get 431.
+ * libmicrohttpd zeroes all of it after each request: 32 KB by default. */
+#define HTTP_CONNECTION_MEMORY (16 * 1024)
 #define LOOP_WAIT_MS 50         /* the HTTP loop's longest wait, to notice a stop */
 
 /* A token looked up lately: by its hash, never the token. */
@@ -179,6 +183,15 @@ static char *json_line(cJSON *json, size_t *len)
 
 enum MHD_Result api_json(ApiReq *rq, unsigned status, cJSON *json)
 {
+    char small[2048];   /* most replies: their text without an allocation of its own */
+    if (json && cJSON_PrintPreallocated(json, small, (int)sizeof small - 1, 0)) {
+        cJSON_Delete(json);
+        size_t len = strlen(small);
+        small[len++] = '\n';
+        rq->status = status;
+        return queue(rq->conn, status, MHD_create_response_from_buffer(len, small, MHD_RESPMEM_MUST_COPY),
+                     "application/json", NULL);
+    }
     size_t len;
     char *text = json_line(json, &len);
     return text ? api_text(rq, status, "application/json", text, len) : MHD_NO;
@@ -913,6 +926,7 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         flags, 0, NULL, NULL, handle, &server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, request_done, &server,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout ? o->timeout : (unsigned)HTTP_DEFAULT_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (!d) {

@@ -331,6 +331,8 @@ expect_eq "an encoded dot-dot: a bad name" 400 "$(code -H "$(auth "$user")" "$ba
 expect_eq "an encoded NUL in a name: a bad name, not a shorter one" 400 "$(code -H "$(auth "$user")" "$base/v1/flows/a%00b")"
 expect_eq "a name of 65 bytes" 400 "$(code -H "$(auth "$user")" "$base/v1/flows/$(printf 'a%.0s' $(seq 65))")"
 expect_eq "a path of 10,000 bytes" 404 "$(code -H "$(auth "$user")" "$base/v1/flows/$(printf 'a%.0s' $(seq 10000))/x")"
+expect_eq "headers over 16 KB" 431 "$(code -H "$(auth "$user")" -H "X-Padding: $(printf 'a%.0s' $(seq 17000))" "$base/v1/flows")"
+expect_eq "headers of 12 KB" 200 "$(code -H "$(auth "$user")" -H "X-Padding: $(printf 'a%.0s' $(seq 12000))" "$base/v1/flows")"
 expect_eq "a run id past int64" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs/99999999999999999999")"
 expect_eq "limit not a number" 400 "$(code -H "$(auth "$oper")" "$base/v1/runs?limit=ten")"
 expect_eq "transfer: not JSON 400" 400 "$(code -X POST -H "$(auth "$admin")" -H 'Content-Type: application/json' --data-binary 'to=other' "$base/v1/sims/89441000300000000038/transfer")"
