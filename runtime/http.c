@@ -935,7 +935,13 @@ int http_serve(const HttpOptions *o, char *err, size_t errlen)
         return -1;
     }
     server.daemon = d;
-    server.epoll_fd = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+    const union MHD_DaemonInfo *epoll_info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!epoll_info) {
+        snprintf(err, errlen, "libmicrohttpd has no epoll loop here");
+        server_free(&server);
+        return -1;
+    }
+    server.epoll_fd = epoll_info->epoll_fd;
     pthread_t loop;
     if (pthread_create(&loop, NULL, loop_thread, &server) != 0) {
         snprintf(err, errlen, "cannot start the HTTP loop: %s", strerror(errno));
