@@ -117,6 +117,8 @@ int api_events_ingest(Engine *engine, char *text, size_t len, const cJSON *event
                       size_t errlen);
 /* The 202 reply of `reply`. */
 enum MHD_Result api_events_reply(ApiReq *rq, const EventReply *reply);
+/* Its JSON (NULL out of memory); `reply` is complete. */
+cJSON *api_events_json(const EventReply *reply);
 void api_event_reply_free(EventReply *reply);
 enum MHD_Result api_get_sims(ApiReq *rq);
 enum MHD_Result api_post_sims(ApiReq *rq);

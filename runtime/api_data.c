@@ -121,10 +121,16 @@ int api_events_ingest(Engine *e, char *text, size_t len, const cJSON *event, Eve
 
 enum MHD_Result api_events_reply(ApiReq *rq, const EventReply *reply)
 {
-    static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
     if (reply->incomplete)
         return api_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                          "the events were stored, but the server ran out of memory writing their results");
+    cJSON *o = api_events_json(reply);
+    return o ? api_json(rq, MHD_HTTP_ACCEPTED, o) : MHD_NO;
+}
+
+cJSON *api_events_json(const EventReply *reply)
+{
+    static const char *const names[] = { "accepted", "duplicate", "unknown_sim", "rejected" };
     const IngestReport *r = &reply->report;
     cJSON *o = cJSON_CreateObject();
     json_add_int(o, "lines", (int64_t)r->lines);
@@ -142,7 +148,7 @@ enum MHD_Result api_events_reply(ApiReq *rq, const EventReply *reply)
         if (l->why) cJSON_AddStringToObject(line, "error", l->why);
         cJSON_AddItemToArray(results, line);
     }
-    return api_json(rq, MHD_HTTP_ACCEPTED, o);
+    return o;
 }
 
 void api_event_reply_free(EventReply *reply)

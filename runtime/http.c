@@ -72,6 +72,15 @@ typedef struct KeptEngine {
 
 typedef struct Request Request;
 
+/* The reply to a request of one event that got no reason (accepted,
+ * duplicate, unknown SIM) and made few runs: the same bytes every time,
+ * made once and kept, with the counts it was made for. */
+#define KEPT_RUNS 8
+typedef struct KeptReply {
+    uint64_t counts[6];
+    struct MHD_Response *response;
+} KeptReply;
+
 struct Server {
     Store *store;
     pthread_mutex_t lock;       /* store, engines */
@@ -86,6 +95,7 @@ struct Server {
     AuthEntry auth_cache[AUTH_CACHE];
     unsigned auth_next;
     Request *pending, *pending_tail;   /* event requests read and not committed yet */
+    KeptReply kept_replies[INGEST_REJECTED][KEPT_RUNS];
     atomic_int in_flight;       /* requests begun and not done */
     atomic_bool loop_stop;
 
@@ -461,6 +471,32 @@ static enum MHD_Result check_query_name(void *cls, enum MHD_ValueKind kind, cons
 
 /* ============================================================ requests */
 
+/* The 202 of a commit: a kept reply when one fits. */
+static enum MHD_Result events_reply(Server *s, ApiReq *a, const EventReply *reply)
+{
+    const IngestReport *r = &reply->report;
+    if (reply->incomplete || reply->n != 1 || reply->lines[0].line != 1 || reply->lines[0].why ||
+        reply->lines[0].result >= INGEST_REJECTED || r->runs >= KEPT_RUNS)
+        return api_events_reply(a, reply);
+    const uint64_t counts[6] = { r->lines, r->accepted, r->rejected, r->duplicates, r->unknown_sims, r->runs };
+    KeptReply *kept = &s->kept_replies[reply->lines[0].result][r->runs];
+    if (!kept->response || memcmp(kept->counts, counts, sizeof counts) != 0) {
+        size_t len;
+        char *text = json_line(api_events_json(reply), &len);
+        struct MHD_Response *made = text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+        if (!made) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(made, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        if (kept->response) MHD_destroy_response(kept->response);
+        kept->response = made;
+        memcpy(kept->counts, counts, sizeof counts);
+    }
+    a->status = MHD_HTTP_ACCEPTED;
+    return MHD_queue_response(a->conn, MHD_HTTP_ACCEPTED, kept->response);
+}
+
 /* tok_check with the lookups of the last second kept: 1, 0 or -1. */
 static int authenticate(Server *s, const char *token, TokIdentity *who)
 {
@@ -631,7 +667,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rc = api_error(&a, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "the body is over %u bytes", HTTP_MAX_BODY);
     } else if (routes[rq->route].handler == NULL) {   /* POST /v1/events */
         if (rq->committed) {
-            rc = rq->stored ? api_events_reply(&a, &rq->reply)
+            rc = rq->stored ? events_reply(s, &a, &rq->reply)
                             : api_error(&a, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
                                         "the store failed; see the server's log (nothing of the request was stored)");
         } else if (rq->pending) {
@@ -882,6 +918,9 @@ static void close_stores(Server *s)
 static void server_free(Server *s)
 {
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    for (int i = 0; i < INGEST_REJECTED; i++)
+        for (int j = 0; j < KEPT_RUNS; j++)
+            if (s->kept_replies[i][j].response) MHD_destroy_response(s->kept_replies[i][j].response);
     drop_engines(s);
     close_stores(s);
     metrics_free(s->metrics);
