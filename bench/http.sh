@@ -13,6 +13,7 @@
 #   SERVE_ARGS=--no-worker bench/http.sh   more arguments of flowvm serve
 #   KEEP=1 bench/http.sh              keep the temporary directory (store, logs, wrk outputs)
 #   BENCH_STRICT=1 bench/http.sh      exit 1 when a goal is missed
+#   ROUNDS=5 bench/http.sh            rounds of the single-event pair (default 3)
 #
 # The store: SIMS generated SIMs (scripts/gen_fleet.py), the flows of flows/
 # deployed (as scripts/demo.sh does).  Every event is a data.usage event with
@@ -22,6 +23,11 @@
 # what was committed, not what wrk sent.  flowvm serve answers from one thread
 # (its HTTP loop, which also commits), so the nginx it is held against
 # has worker_processes 1; nginx with worker_processes auto is shown too.
+#
+# The single-event case swings by a third from one run to the next on a
+# shared two-core machine, and nginx's with it, but not together: after the
+# table, ROUNDS more rounds of flowvm then nginx (1 worker) on single events
+# give a ratio each, and the unbatched goal is judged on their median.
 #
 # Goals: batched >= 50,000 durable events/s; unbatched >= half of nginx's
 # (worker_processes 1) requests/s on the same single-event POSTs.  Exits 1
@@ -55,6 +61,9 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ratio() { # ratio A B: A / B, or - when either is missing
+    case "$1$2" in *-*|'') echo - ;; *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }' ;; esac
+}
 
 echo "== HTTP ingestion: flowvm serve${SERVE_ARGS:+ $SERVE_ARGS} against nginx (return 202), wrk -t1 -c$conns -d${duration}s a case, $nsims SIMs, flows/ deployed"
 
@@ -172,6 +181,8 @@ end
 LUA
 
 nonce=r$(date +%s%N | tail -c 9)
+rounds=${ROUNDS:-3}
+case $rounds in '' | *[!0-9]* | 0) echo "http.sh: ROUNDS must be a positive integer" >&2; exit 2 ;; esac
 status=0
 # CPU ticks (user + system) of a process and its children threads/processes
 cpu_ticks() {
@@ -247,6 +258,7 @@ run_case() {
 }
 
 declare -A rps eps p99 cpu wcpu note
+round_ratios=() round_pairs=()
 R_wrk=-
 record() { rps[$1]=$R_rps eps[$1]=$R_eps p99[$1]=$R_p99 cpu[$1]=$R_cpu wcpu[$1]=$R_wrk note[$1]=$R_note; }
 
@@ -264,6 +276,16 @@ if p=$(start_nginx nginx1 1); then
     # shellcheck disable=SC2086
     { run_case nginx1-single "http://127.0.0.1:$p/v1/events" 1 nginx $workers; record nginx1-single; }
     cases+=(nginx1-batch nginx1-single)
+    # the single-event pair again, ROUNDS times, flowvm and nginx in turn
+    round_ratios=()
+    for ((r = 1; r <= rounds; r++)); do
+        run_case "flowvm-single-r$r" "$flow_url" 1 flowvm "$server_pid" || break
+        f=$R_rps
+        # shellcheck disable=SC2086
+        run_case "nginx1-single-r$r" "http://127.0.0.1:$p/v1/events" 1 nginx $workers || break
+        round_ratios+=("$(ratio "$f" "$R_rps")")
+        round_pairs+=("$f/$R_rps")
+    done
     stop_nginx nginx1
 else
     echo "http.sh: nginx (worker_processes 1) did not start: $(cat "$tmp/nginx1.err" 2>/dev/null)" >&2; status=1
@@ -300,9 +322,6 @@ title() {
         nginxauto-single) echo "nginx auto (${nauto:-?}), 1/request" ;;
     esac
 }
-ratio() { # ratio A B: A / B, or - when either is missing
-    case "$1$2" in *-*|'') echo - ;; *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }' ;; esac
-}
 echo
 printf '%-30s %10s %12s %9s %10s %9s %9s\n' "case" "req/s" "events/s" "p99 ms" "vs nginx1" "srv CPU" "wrk CPU"
 for c in "${cases[@]}"; do
@@ -326,11 +345,17 @@ else
     goal_status=1
 fi
 s_rps=${rps[flowvm-single]:--} n_rps=${rps[nginx1-single]:--}
-half=$([ "$n_rps" != - ] && awk -v n="$n_rps" 'BEGIN { printf "%.0f", n / 2 }' || echo -)
-if [ "$s_rps" != - ] && [ "$half" != - ] && [ "$s_rps" -ge "$half" ]; then
-    echo "goal met:     unbatched >= half of nginx's req/s (1 worker): $s_rps req/s vs $half ($(ratio "$s_rps" "$half") of the goal)"
+if [ ${#round_ratios[@]} -gt 0 ]; then
+    echo "single events, flowvm / nginx (1 worker) in $rounds more rounds: ${round_pairs[*]} req/s"
+    median=$(printf '%s\n' "${round_ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+    echo "  ratios: ${round_ratios[*]}; median $median"
 else
-    echo "GOAL NOT MET: unbatched >= half of nginx's req/s (1 worker): $s_rps req/s vs $half ($(ratio "$s_rps" "$half") of the goal)"
+    median=$(ratio "$s_rps" "$n_rps")
+fi
+if [ "$median" != - ] && awk -v m="$median" 'BEGIN { exit !(m >= 0.5) }'; then
+    echo "goal met:     unbatched >= half of nginx's req/s (1 worker): median ratio $median ($(ratio "$median" 0.5) of the goal)"
+else
+    echo "GOAL NOT MET: unbatched >= half of nginx's req/s (1 worker): median ratio $median ($(ratio "$median" 0.5) of the goal)"
     goal_status=1
 fi
 [ "$status" = 0 ] || exit 1
