@@ -193,15 +193,6 @@ static char *json_line(cJSON *json, size_t *len)
 
 enum MHD_Result api_json(ApiReq *rq, unsigned status, cJSON *json)
 {
-    char small[2048];   /* most replies: their text without an allocation of its own */
-    if (json && cJSON_PrintPreallocated(json, small, (int)sizeof small - 1, 0)) {
-        cJSON_Delete(json);
-        size_t len = strlen(small);
-        small[len++] = '\n';
-        rq->status = status;
-        return queue(rq->conn, status, MHD_create_response_from_buffer(len, small, MHD_RESPMEM_MUST_COPY),
-                     "application/json", NULL);
-    }
     size_t len;
     char *text = json_line(json, &len);
     return text ? api_text(rq, status, "application/json", text, len) : MHD_NO;
